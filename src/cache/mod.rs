@@ -63,6 +63,8 @@ mod key;
 mod lock;
 mod safety;
 
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
