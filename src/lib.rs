@@ -6,6 +6,8 @@
 //! [`error::Error`]s with the exit codes of [`exit_code`]. See `docs/` for the user guide.
 
 pub mod app;
+#[cfg(unix)] // the cache relies on file ownership, modes, O_NOFOLLOW and flock
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod commands;
