@@ -14,6 +14,7 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
             commands::credentials::run(ctx, &cfg)?;
             Ok(ExitCode::Success)
         }
-        Some(Command::Cache(_)) | Some(Command::Demo) => Err(Error::usage("not implemented yet", "")),
+        Some(Command::Cache(args)) => commands::cache::run(ctx, &args),
+        Some(Command::Demo) => Err(Error::usage("not implemented yet", "")),
     }
 }

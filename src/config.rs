@@ -117,7 +117,9 @@ impl RoleArn {
         };
         let name = path_and_name.rsplit('/').next().unwrap_or_default();
         let name_ok = (1..=64).contains(&name.len())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
         if !name_ok {
             return Err(format!(
                 "has role name `{name}`; role names are 1 to 64 of A-Z a-z 0-9 + = , . @ _ -"
@@ -181,9 +183,10 @@ fn layer<T>(
     if let Some(v) = flag {
         return Some(Setting::new(v, Origin::Flag(flag_name)));
     }
-    env_names
-        .iter()
-        .find_map(|name| env.get(name).map(|v| Setting::new(from_env(v), Origin::Env(name))))
+    env_names.iter().find_map(|name| {
+        env.get(name)
+            .map(|v| Setting::new(from_env(v), Origin::Env(name)))
+    })
 }
 
 fn invalid(setting_origin: &Origin, value: &str, problem: &str, fix: &str) -> Error {
@@ -218,8 +221,13 @@ impl Config {
             None => None,
         };
 
-        let source = match layer(args.source.clone(), "--source", env, &[vars::SOURCE], str::to_string)
-        {
+        let source = match layer(
+            args.source.clone(),
+            "--source",
+            env,
+            &[vars::SOURCE],
+            str::to_string,
+        ) {
             Some(s) => {
                 let kind = SourceKind::parse(&s.value).map_err(|_| {
                     invalid(
@@ -264,8 +272,14 @@ impl Config {
             ));
         }
 
-        let audience = layer(args.audience.clone(), "--audience", env, &[vars::AUDIENCE], str::to_string)
-            .unwrap_or_else(|| Setting::new(DEFAULT_AUDIENCE.to_string(), Origin::Default));
+        let audience = layer(
+            args.audience.clone(),
+            "--audience",
+            env,
+            &[vars::AUDIENCE],
+            str::to_string,
+        )
+        .unwrap_or_else(|| Setting::new(DEFAULT_AUDIENCE.to_string(), Origin::Default));
 
         let session_name = match layer(
             args.session_name.clone(),
@@ -288,12 +302,25 @@ impl Config {
             None => None,
         };
 
-        let duration_seconds = match layer(args.duration.clone(), "--duration", env, &[vars::DURATION], str::to_string) {
+        let duration_seconds = match layer(
+            args.duration.clone(),
+            "--duration",
+            env,
+            &[vars::DURATION],
+            str::to_string,
+        ) {
             Some(s) => {
                 let secs = parse_duration(&s.value).ok_or_else(|| {
-                    invalid(&s.origin, &s.value, "is not a duration", "write seconds (3600) or a unit: 90m, 1h, 12h")
+                    invalid(
+                        &s.origin,
+                        &s.value,
+                        "is not a duration",
+                        "write seconds (3600) or a unit: 90m, 1h, 12h",
+                    )
                 })?;
-                if !(u64::from(MIN_DURATION_SECONDS)..=u64::from(MAX_DURATION_SECONDS)).contains(&secs) {
+                if !(u64::from(MIN_DURATION_SECONDS)..=u64::from(MAX_DURATION_SECONDS))
+                    .contains(&secs)
+                {
                     return Err(invalid(
                         &s.origin,
                         &s.value,
@@ -316,9 +343,16 @@ impl Config {
             Some(s) => {
                 let ok = !s.value.is_empty()
                     && s.value.len() <= 32
-                    && s.value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                    && s.value
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
                 if !ok {
-                    return Err(invalid(&s.origin, &s.value, "is not an AWS region name", "use a region such as us-east-1 or eu-west-1"));
+                    return Err(invalid(
+                        &s.origin,
+                        &s.value,
+                        "is not an AWS region name",
+                        "use a region such as us-east-1 or eu-west-1",
+                    ));
                 }
                 s
             }
@@ -342,7 +376,12 @@ impl Config {
         ) {
             Some(s) => {
                 check_endpoint(&s.value).map_err(|problem| {
-                    invalid(&s.origin, &s.value, &problem, "use a URL such as https://sts.eu-west-1.amazonaws.com")
+                    invalid(
+                        &s.origin,
+                        &s.value,
+                        &problem,
+                        "use a URL such as https://sts.eu-west-1.amazonaws.com",
+                    )
                 })?;
                 Setting::new(s.value.trim_end_matches('/').to_string(), s.origin)
             }
@@ -375,25 +414,37 @@ impl Config {
         if let Some(p) = &policy {
             if let Err(e) = serde_json::from_str::<serde_json::Value>(&p.value) {
                 return Err(Error::usage(
-                    format!("the session policy from {} is not valid JSON: {e}", p.origin),
+                    format!(
+                        "the session policy from {} is not valid JSON: {e}",
+                        p.origin
+                    ),
                     "pass an IAM policy document, e.g. {\"Version\":\"2012-10-17\",\"Statement\":[…]}",
                 ));
             }
             if p.value.len() > 2048 {
                 return Err(Error::usage(
-                    format!("the session policy from {} is {} characters; STS accepts at most 2048", p.origin, p.value.len()),
+                    format!(
+                        "the session policy from {} is {} characters; STS accepts at most 2048",
+                        p.origin,
+                        p.value.len()
+                    ),
                     "shorten it (remove whitespace), or use a managed policy with --policy-arn",
                 ));
             }
         }
         if args.policy_arns.len() > 10 {
             return Err(Error::usage(
-                format!("{} --policy-arn values given; STS accepts at most 10", args.policy_arns.len()),
+                format!(
+                    "{} --policy-arn values given; STS accepts at most 10",
+                    args.policy_arns.len()
+                ),
                 "combine managed policies, or narrow with one inline --policy",
             ));
         }
         for arn in &args.policy_arns {
-            let ok = arn.starts_with("arn:") && arn.split(':').nth(2) == Some("iam") && arn.contains(":policy/");
+            let ok = arn.starts_with("arn:")
+                && arn.split(':').nth(2) == Some("iam")
+                && arn.contains(":policy/");
             if !ok {
                 return Err(Error::usage(
                     format!("--policy-arn `{arn}` is not an IAM policy ARN"),
@@ -402,11 +453,24 @@ impl Config {
             }
         }
 
-        let timeout = match layer(args.timeout.clone(), "--timeout", env, &[vars::TIMEOUT], str::to_string) {
+        let timeout = match layer(
+            args.timeout.clone(),
+            "--timeout",
+            env,
+            &[vars::TIMEOUT],
+            str::to_string,
+        ) {
             Some(s) => {
-                let secs = parse_duration(&s.value).filter(|s| (1..=3600).contains(s)).ok_or_else(|| {
-                    invalid(&s.origin, &s.value, "is not a timeout between 1s and 1h", "write e.g. 30s, 90s or 2m")
-                })?;
+                let secs = parse_duration(&s.value)
+                    .filter(|s| (1..=3600).contains(s))
+                    .ok_or_else(|| {
+                        invalid(
+                            &s.origin,
+                            &s.value,
+                            "is not a timeout between 1s and 1h",
+                            "write e.g. 30s, 90s or 2m",
+                        )
+                    })?;
                 Setting::new(Duration::from_secs(secs), s.origin)
             }
             None => Setting::new(DEFAULT_TIMEOUT, Origin::Default),
@@ -469,17 +533,41 @@ impl Config {
             Some(s) => line("session-name", &s.value, &s.origin),
             None => line("session-name", &"(from the job)", &Origin::Default),
         }
-        line("duration", &format!("{}s", self.duration_seconds.value), &self.duration_seconds.origin);
+        line(
+            "duration",
+            &format!("{}s", self.duration_seconds.value),
+            &self.duration_seconds.origin,
+        );
         line("region", &self.region.value, &self.region.origin);
-        line("sts-endpoint", &self.sts_endpoint.value, &self.sts_endpoint.origin);
+        line(
+            "sts-endpoint",
+            &self.sts_endpoint.value,
+            &self.sts_endpoint.origin,
+        );
         if let Some(p) = &self.policy {
-            line("policy", &format!("{} characters", p.value.len()), &p.origin);
+            line(
+                "policy",
+                &format!("{} characters", p.value.len()),
+                &p.origin,
+            );
         }
         for arn in &self.policy_arns {
             line("policy-arn", arn, &Origin::Flag("--policy-arn"));
         }
-        line("timeout", &format!("{}s", self.timeout.value.as_secs()), &self.timeout.origin);
-        line("cache", &if self.cache.enabled.value { "on" } else { "off" }, &self.cache.enabled.origin);
+        line(
+            "timeout",
+            &format!("{}s", self.timeout.value.as_secs()),
+            &self.timeout.origin,
+        );
+        line(
+            "cache",
+            &if self.cache.enabled.value {
+                "on"
+            } else {
+                "off"
+            },
+            &self.cache.enabled.origin,
+        );
         line(
             "refresh-margin",
             &format!("{}s", self.cache.refresh_margin.value.num_seconds()),
@@ -512,9 +600,16 @@ pub fn resolve_cache(opts: &CacheOptions, env: &Env) -> Result<CacheConfig, Erro
         str::to_string,
     ) {
         Some(s) => {
-            let secs = parse_duration(&s.value).filter(|s| *s <= 12 * 3600).ok_or_else(|| {
-                invalid(&s.origin, &s.value, "is not a margin between 0 and 12h", "write e.g. 15m, 900 or 0")
-            })?;
+            let secs = parse_duration(&s.value)
+                .filter(|s| *s <= 12 * 3600)
+                .ok_or_else(|| {
+                    invalid(
+                        &s.origin,
+                        &s.value,
+                        "is not a margin between 0 and 12h",
+                        "write e.g. 15m, 900 or 0",
+                    )
+                })?;
             Setting::new(chrono::Duration::seconds(secs as i64), s.origin)
         }
         None => Setting::new(
@@ -522,7 +617,11 @@ pub fn resolve_cache(opts: &CacheOptions, env: &Env) -> Result<CacheConfig, Erro
             Origin::Default,
         ),
     };
-    Ok(CacheConfig { enabled, dir, refresh_margin })
+    Ok(CacheConfig {
+        enabled,
+        dir,
+        refresh_margin,
+    })
 }
 
 /// Parses `3600`, `3600s`, `90m`, `1h`, `1h30m`, `2d` into seconds.
@@ -577,7 +676,9 @@ fn check_endpoint(raw: &str) -> Result<(), String> {
     let uri: http::Uri = raw.parse().map_err(|_| "is not a URL".to_string())?;
     match uri.scheme_str() {
         Some("https") | Some("http") => {}
-        _ => return Err("does not start with https:// (or http:// for a local test server)".into()),
+        _ => {
+            return Err("does not start with https:// (or http:// for a local test server)".into());
+        }
     }
     if uri.host().is_none_or(str::is_empty) {
         return Err("has no host".into());
@@ -601,13 +702,19 @@ mod tests {
 
     #[test]
     fn flag_beats_env_beats_default() {
-        let env = [(vars::ROLE_ARN, ARN), (vars::AWS_ROLE_ARN, "arn:aws:iam::111111111111:role/other")];
+        let env = [
+            (vars::ROLE_ARN, ARN),
+            (vars::AWS_ROLE_ARN, "arn:aws:iam::111111111111:role/other"),
+        ];
         let cfg = resolve(args(), &env).unwrap();
         let role = cfg.role_arn.unwrap();
         assert_eq!(role.value.arn, ARN);
         assert_eq!(role.origin, Origin::Env(vars::ROLE_ARN));
 
-        let flag = CredentialArgs { role_arn: Some("arn:aws:iam::222222222222:role/x".into()), ..args() };
+        let flag = CredentialArgs {
+            role_arn: Some("arn:aws:iam::222222222222:role/x".into()),
+            ..args()
+        };
         let cfg = resolve(flag, &env).unwrap();
         assert_eq!(cfg.role_arn.unwrap().origin, Origin::Flag("--role-arn"));
 
@@ -616,13 +723,20 @@ mod tests {
         assert_eq!(cfg.audience.value, "sts.amazonaws.com");
         assert_eq!(cfg.duration_seconds.value, 3600);
         assert_eq!(cfg.region.value, "us-east-1");
-        assert_eq!(cfg.sts_endpoint.value, "https://sts.us-east-1.amazonaws.com");
+        assert_eq!(
+            cfg.sts_endpoint.value,
+            "https://sts.us-east-1.amazonaws.com"
+        );
         assert_eq!(cfg.timeout.value, Duration::from_secs(30));
     }
 
     #[test]
     fn role_arns_are_checked_before_any_call() {
-        for good in [ARN, "arn:aws-cn:iam::123456789012:role/path/to/r", "arn:aws-us-gov:iam::123456789012:role/a.b@c"] {
+        for good in [
+            ARN,
+            "arn:aws-cn:iam::123456789012:role/path/to/r",
+            "arn:aws-us-gov:iam::123456789012:role/a.b@c",
+        ] {
             assert!(RoleArn::parse(good).is_ok(), "{good}");
         }
         for (bad, says) in [
@@ -630,15 +744,28 @@ mod tests {
             ("arn:aws:iam::12345:role/deploy", "12 digits"),
             ("arn:aws:s3:::bucket/x", "not an IAM role"),
             ("arn:aws:iam::123456789012:user/alice", "not a role"),
-            ("arn:aws:sts::123456789012:assumed-role/deploy/s", "not an IAM role"),
+            (
+                "arn:aws:sts::123456789012:assumed-role/deploy/s",
+                "not an IAM role",
+            ),
             ("arn:azure:iam::123456789012:role/deploy", "partition"),
             ("arn:aws:iam::123456789012:role/bad name", "role name"),
         ] {
             let err = RoleArn::parse(bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
         }
-        let err = resolve(CredentialArgs { role_arn: Some("deploy".into()), ..args() }, &[]).unwrap_err();
-        assert!(err.to_string().contains("flag --role-arn is `deploy`"), "{err}");
+        let err = resolve(
+            CredentialArgs {
+                role_arn: Some("deploy".into()),
+                ..args()
+            },
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("flag --role-arn is `deploy`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -654,49 +781,129 @@ mod tests {
         let cfg = resolve(args(), &[(vars::DURATION, "2h")]).unwrap();
         assert_eq!(cfg.duration_seconds.value, 7200);
         for bad in ["899", "43201", "13h", "soon"] {
-            let err = resolve(CredentialArgs { duration: Some(bad.into()), ..args() }, &[]).unwrap_err();
+            let err = resolve(
+                CredentialArgs {
+                    duration: Some(bad.into()),
+                    ..args()
+                },
+                &[],
+            )
+            .unwrap_err();
             assert!(err.to_string().contains("--duration"), "{err}");
         }
     }
 
     #[test]
     fn endpoint_follows_flag_then_sts_variable_then_generic_then_region() {
-        let env = [(vars::ENDPOINT, "http://127.0.0.1:1"), (vars::REGION, "eu-west-1")];
-        assert_eq!(resolve(args(), &env).unwrap().sts_endpoint.value, "http://127.0.0.1:1");
-        let env2 = [(vars::ENDPOINT, "http://127.0.0.1:1"), (vars::ENDPOINT_STS, "http://127.0.0.1:2/")];
+        let env = [
+            (vars::ENDPOINT, "http://127.0.0.1:1"),
+            (vars::REGION, "eu-west-1"),
+        ];
+        assert_eq!(
+            resolve(args(), &env).unwrap().sts_endpoint.value,
+            "http://127.0.0.1:1"
+        );
+        let env2 = [
+            (vars::ENDPOINT, "http://127.0.0.1:1"),
+            (vars::ENDPOINT_STS, "http://127.0.0.1:2/"),
+        ];
         let cfg = resolve(args(), &env2).unwrap();
         assert_eq!(cfg.sts_endpoint.value, "http://127.0.0.1:2");
         assert_eq!(cfg.sts_endpoint.origin, Origin::Env(vars::ENDPOINT_STS));
         let cfg = resolve(args(), &[(vars::DEFAULT_REGION, "cn-north-1")]).unwrap();
-        assert_eq!(cfg.sts_endpoint.value, "https://sts.cn-north-1.amazonaws.com.cn");
-        let cfg = resolve(args(), &[(vars::REGION, "us-west-2"), (vars::USE_FIPS, "true")]).unwrap();
-        assert_eq!(cfg.sts_endpoint.value, "https://sts-fips.us-west-2.amazonaws.com");
-        assert!(resolve(CredentialArgs { sts_endpoint: Some("ftp://x".into()), ..args() }, &[]).is_err());
-        assert!(resolve(CredentialArgs { region: Some("US East".into()), ..args() }, &[]).is_err());
+        assert_eq!(
+            cfg.sts_endpoint.value,
+            "https://sts.cn-north-1.amazonaws.com.cn"
+        );
+        let cfg = resolve(
+            args(),
+            &[(vars::REGION, "us-west-2"), (vars::USE_FIPS, "true")],
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.sts_endpoint.value,
+            "https://sts-fips.us-west-2.amazonaws.com"
+        );
+        assert!(
+            resolve(
+                CredentialArgs {
+                    sts_endpoint: Some("ftp://x".into()),
+                    ..args()
+                },
+                &[]
+            )
+            .is_err()
+        );
+        assert!(
+            resolve(
+                CredentialArgs {
+                    region: Some("US East".into()),
+                    ..args()
+                },
+                &[]
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn region_default_follows_the_role_partition() {
-        let cfg = resolve(CredentialArgs { role_arn: Some("arn:aws-us-gov:iam::123456789012:role/r".into()), ..args() }, &[]).unwrap();
+        let cfg = resolve(
+            CredentialArgs {
+                role_arn: Some("arn:aws-us-gov:iam::123456789012:role/r".into()),
+                ..args()
+            },
+            &[],
+        )
+        .unwrap();
         assert_eq!(cfg.region.value, "us-gov-west-1");
     }
 
     #[test]
     fn session_policies_are_checked_locally() {
-        let bad = resolve(CredentialArgs { policy: Some("{not json".into()), ..args() }, &[]).unwrap_err();
+        let bad = resolve(
+            CredentialArgs {
+                policy: Some("{not json".into()),
+                ..args()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(bad.to_string().contains("not valid JSON"), "{bad}");
         let long = format!("{{\"a\":\"{}\"}}", "x".repeat(2100));
-        assert!(resolve(CredentialArgs { policy: Some(long), ..args() }, &[]).is_err());
-        let arns = CredentialArgs { policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()], ..args() };
+        assert!(
+            resolve(
+                CredentialArgs {
+                    policy: Some(long),
+                    ..args()
+                },
+                &[]
+            )
+            .is_err()
+        );
+        let arns = CredentialArgs {
+            policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            ..args()
+        };
         assert!(resolve(arns, &[]).is_ok());
-        let bad_arn = CredentialArgs { policy_arns: vec!["ReadOnlyAccess".into()], ..args() };
+        let bad_arn = CredentialArgs {
+            policy_arns: vec!["ReadOnlyAccess".into()],
+            ..args()
+        };
         assert!(resolve(bad_arn, &[]).is_err());
     }
 
     #[test]
     fn a_token_passed_as_token_env_is_refused() {
         let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
-        let err = resolve(CredentialArgs { token_env: Some(jwt.into()), ..args() }, &[]).unwrap_err();
+        let err = resolve(
+            CredentialArgs {
+                token_env: Some(jwt.into()),
+                ..args()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(!err.to_string().contains(jwt));
     }
 
@@ -706,17 +913,34 @@ mod tests {
         assert!(!cfg.cache.enabled.value);
         let cfg = resolve(args(), &[(vars::NO_CACHE, "0")]).unwrap();
         assert!(cfg.cache.enabled.value);
-        let cfg = resolve(args(), &[(vars::CACHE_DIR, "/tmp/x"), (vars::REFRESH_MARGIN, "5m")]).unwrap();
+        let cfg = resolve(
+            args(),
+            &[(vars::CACHE_DIR, "/tmp/x"), (vars::REFRESH_MARGIN, "5m")],
+        )
+        .unwrap();
         assert_eq!(cfg.cache.dir.unwrap().origin, Origin::Env(vars::CACHE_DIR));
         assert_eq!(cfg.cache.refresh_margin.value.num_seconds(), 300);
     }
 
     #[test]
     fn describe_names_every_origin_and_no_secret() {
-        let cfg = resolve(CredentialArgs { role_arn: Some(ARN.into()), ..args() }, &[(vars::REGION, "eu-west-1")]).unwrap();
+        let cfg = resolve(
+            CredentialArgs {
+                role_arn: Some(ARN.into()),
+                ..args()
+            },
+            &[(vars::REGION, "eu-west-1")],
+        )
+        .unwrap();
         let text = cfg.describe().join("\n");
-        assert!(text.contains("role-arn = arn:aws:iam::123456789012:role/deploy (flag --role-arn)"), "{text}");
-        assert!(text.contains("region = eu-west-1 (env AWS_REGION)"), "{text}");
+        assert!(
+            text.contains("role-arn = arn:aws:iam::123456789012:role/deploy (flag --role-arn)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("region = eu-west-1 (env AWS_REGION)"),
+            "{text}"
+        );
         assert!(text.contains("sts-endpoint = https://sts.eu-west-1.amazonaws.com (regional endpoint of eu-west-1)"), "{text}");
     }
 }

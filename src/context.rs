@@ -30,9 +30,11 @@ impl Ctx {
         let env = Env::real();
         Ctx {
             paths: Paths {
-                user_cache_dir: directories::ProjectDirs::from("", "", "aws-ci-creds").map(|d| d.cache_dir().to_path_buf()),
+                user_cache_dir: directories::ProjectDirs::from("", "", "aws-ci-creds")
+                    .map(|d| d.cache_dir().to_path_buf()),
                 #[allow(clippy::disallowed_methods)]
-                temp_cache_dir: std::env::temp_dir().join(format!("aws-ci-creds-{}", current_uid())),
+                temp_cache_dir: std::env::temp_dir()
+                    .join(format!("aws-ci-creds-{}", current_uid())),
                 current_exe: std::env::current_exe().ok(),
             },
             env,

@@ -94,7 +94,9 @@ pub enum JwtError {
     Empty,
     #[error("is {0} characters long; an ID token is at most 20000")]
     TooLong(usize),
-    #[error("is not a JWT: it has {0} dot-separated part(s), a JWT has 3 (header.payload.signature)")]
+    #[error(
+        "is not a JWT: it has {0} dot-separated part(s), a JWT has 3 (header.payload.signature)"
+    )]
     NotThreeParts(usize),
     #[error("is not a JWT: its {0} is not base64url")]
     BadBase64(&'static str),
@@ -128,7 +130,11 @@ pub fn decode_claims(token: &str) -> Result<Claims, JwtError> {
         return Err(JwtError::NotJson("header"));
     }
     let mut payload = decode_json(parts[1], "payload")?;
-    if URL_SAFE_NO_PAD.decode(parts[2].trim_end_matches('=')).is_err() || parts[2].is_empty() {
+    if URL_SAFE_NO_PAD
+        .decode(parts[2].trim_end_matches('='))
+        .is_err()
+        || parts[2].is_empty()
+    {
         return Err(JwtError::BadBase64("signature"));
     }
 
@@ -193,8 +199,10 @@ mod tests {
 
     #[test]
     fn decodes_standard_and_extra_claims() {
-        let t = test_token(json!({"iss": "https://gitlab.com", "sub": "project_path:g/p:ref_type:branch:ref:main",
-            "aud": "sts.amazonaws.com", "exp": 2000000000, "iat": 1999990000, "project_id": "42", "runner_id": 7}));
+        let t = test_token(
+            json!({"iss": "https://gitlab.com", "sub": "project_path:g/p:ref_type:branch:ref:main",
+            "aud": "sts.amazonaws.com", "exp": 2000000000, "iat": 1999990000, "project_id": "42", "runner_id": 7}),
+        );
         let c = decode_claims(&t).unwrap();
         assert_eq!(c.iss.as_deref(), Some("https://gitlab.com"));
         assert_eq!(c.aud, vec!["sts.amazonaws.com"]);
@@ -218,10 +226,27 @@ mod tests {
         let cases = [
             (String::new(), JwtError::Empty),
             ("canary-not-a-jwt".to_string(), JwtError::NotThreeParts(1)),
-            (format!("{}.{}", parts[0], parts[1]), JwtError::NotThreeParts(2)),
-            (format!("{}.!!!.{}", parts[0], parts[2]), JwtError::BadBase64("payload")),
-            (format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode("[1]"), parts[2]), JwtError::NotJson("payload")),
-            (format!("{}.{}.{}", URL_SAFE_NO_PAD.encode("{}"), parts[1], parts[2]), JwtError::NotJson("header")),
+            (
+                format!("{}.{}", parts[0], parts[1]),
+                JwtError::NotThreeParts(2),
+            ),
+            (
+                format!("{}.!!!.{}", parts[0], parts[2]),
+                JwtError::BadBase64("payload"),
+            ),
+            (
+                format!(
+                    "{}.{}.{}",
+                    parts[0],
+                    URL_SAFE_NO_PAD.encode("[1]"),
+                    parts[2]
+                ),
+                JwtError::NotJson("payload"),
+            ),
+            (
+                format!("{}.{}.{}", URL_SAFE_NO_PAD.encode("{}"), parts[1], parts[2]),
+                JwtError::NotJson("header"),
+            ),
             (test_token(json!({"sub": "x"})), JwtError::NoExp),
             (test_token(json!({"exp": "soon"})), JwtError::NoExp),
             ("a".repeat(20_001), JwtError::TooLong(20_001)),

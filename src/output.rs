@@ -76,7 +76,9 @@ mod tests {
 
     #[test]
     fn process_json_has_every_field_the_sdks_read() {
-        let exp = chrono::Utc.with_ymd_and_hms(2026, 11, 26, 14, 0, 0).unwrap();
+        let exp = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 26, 14, 0, 0)
+            .unwrap();
         let creds = crate::credentials::tests::sample(exp);
         let text = process_json(&creds);
         assert!(!text.contains('\n'));

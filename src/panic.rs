@@ -10,7 +10,10 @@ pub fn install_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         crate::diag::Diag::default().plain(format!(
             "aws-ci-creds: internal error: {message}{location}\n  this is a bug: please report it with the output of -v (it never contains secrets)"
         ));

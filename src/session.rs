@@ -10,7 +10,9 @@ fn allowed(c: char) -> bool {
 /// Checks a name the user gave; the error says what is wrong with it.
 pub fn validate(name: &str) -> Result<(), String> {
     if let Some(bad) = name.chars().find(|c| !allowed(*c)) {
-        return Err(format!("contains {bad:?}, which STS does not allow in a session name"));
+        return Err(format!(
+            "contains {bad:?}, which STS does not allow in a session name"
+        ));
     }
     match name.len() {
         0..=1 => Err("is shorter than the 2 characters STS requires".into()),
@@ -52,7 +54,14 @@ mod tests {
 
     #[test]
     fn sanitized_names_always_validate() {
-        for raw in ["feature/ünïcode branch", "", "x", "a//b", &"é".repeat(100), "ok-name"] {
+        for raw in [
+            "feature/ünïcode branch",
+            "",
+            "x",
+            "a//b",
+            &"é".repeat(100),
+            "ok-name",
+        ] {
             let s = sanitize(raw);
             assert!(validate(&s).is_ok(), "{raw:?} -> {s:?}");
         }

@@ -42,7 +42,10 @@ pub enum StsFailure {
         status: u16,
     },
     /// No usable answer: refused connection, timeout, reset, garbled body.
-    Transport { what: String, cause: Option<BoxError> },
+    Transport {
+        what: String,
+        cause: Option<BoxError>,
+    },
 }
 
 impl StsFailure {
@@ -50,12 +53,22 @@ impl StsFailure {
     pub fn retryable(&self) -> bool {
         match self {
             StsFailure::Transport { .. } => true,
-            StsFailure::Service { code, message, status } => {
+            StsFailure::Service {
+                code,
+                message,
+                status,
+            } => {
                 matches!(
                     code.as_str(),
-                    "IDPCommunicationError" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded"
-                        | "InternalFailure" | "InternalError" | "ServiceUnavailable"
-                ) || (code == "InvalidIdentityToken" && message.contains("retrieve verification key"))
+                    "IDPCommunicationError"
+                        | "Throttling"
+                        | "ThrottlingException"
+                        | "RequestLimitExceeded"
+                        | "InternalFailure"
+                        | "InternalError"
+                        | "ServiceUnavailable"
+                ) || (code == "InvalidIdentityToken"
+                    && message.contains("retrieve verification key"))
                     || *status >= 500
             }
         }
@@ -64,7 +77,11 @@ impl StsFailure {
 
 /// One `AssumeRoleWithWebIdentity` attempt.
 pub trait Exchange: Send + Sync {
-    fn assume<'a>(&'a self, request: &'a AssumeRequest, token: &'a Token) -> BoxFuture<'a, Result<Credentials, StsFailure>>;
+    fn assume<'a>(
+        &'a self,
+        request: &'a AssumeRequest,
+        token: &'a Token,
+    ) -> BoxFuture<'a, Result<Credentials, StsFailure>>;
 }
 
 /// The real exchange, through aws-sdk-sts.
@@ -74,13 +91,19 @@ pub struct SdkExchange {
 
 impl SdkExchange {
     pub fn new(endpoint: &str, region: &str) -> SdkExchange {
-        use aws_sdk_sts::config::{BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig};
+        use aws_sdk_sts::config::{
+            BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig,
+        };
         let config = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .endpoint_url(endpoint)
             .retry_config(RetryConfig::disabled())
-            .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).build())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .build(),
+            )
             .build();
         SdkExchange {
             client: aws_sdk_sts::Client::from_conf(config),
@@ -89,7 +112,11 @@ impl SdkExchange {
 }
 
 impl Exchange for SdkExchange {
-    fn assume<'a>(&'a self, request: &'a AssumeRequest, token: &'a Token) -> BoxFuture<'a, Result<Credentials, StsFailure>> {
+    fn assume<'a>(
+        &'a self,
+        request: &'a AssumeRequest,
+        token: &'a Token,
+    ) -> BoxFuture<'a, Result<Credentials, StsFailure>> {
         Box::pin(async move {
             let mut call = self
                 .client
@@ -102,17 +129,24 @@ impl Exchange for SdkExchange {
                 call = call.policy(policy);
             }
             for arn in &request.policy_arns {
-                call = call.policy_arns(aws_sdk_sts::types::PolicyDescriptorType::builder().arn(arn).build());
+                call = call.policy_arns(
+                    aws_sdk_sts::types::PolicyDescriptorType::builder()
+                        .arn(arn)
+                        .build(),
+                );
             }
             let output = call.send().await.map_err(classify)?;
             let creds = output.credentials().ok_or_else(|| StsFailure::Transport {
                 what: "STS answered without credentials".into(),
                 cause: None,
             })?;
-            let expiration = DateTime::from_timestamp(creds.expiration().secs(), 0).ok_or_else(|| StsFailure::Transport {
-                what: "STS answered with an unreadable expiration".into(),
-                cause: None,
-            })?;
+            let expiration =
+                DateTime::from_timestamp(creds.expiration().secs(), 0).ok_or_else(|| {
+                    StsFailure::Transport {
+                        what: "STS answered with an unreadable expiration".into(),
+                        cause: None,
+                    }
+                })?;
             Ok(Credentials {
                 access_key_id: Secret::new(creds.access_key_id().to_string()),
                 secret_access_key: Secret::new(creds.secret_access_key().to_string()),
@@ -164,15 +198,23 @@ fn classify(err: AssumeError) -> StsFailure {
             };
             StsFailure::Transport {
                 what: what.into(),
-                cause: d.as_connector_error().map(|c| Box::new(std::io::Error::other(c.to_string())) as BoxError),
+                cause: d
+                    .as_connector_error()
+                    .map(|c| Box::new(std::io::Error::other(c.to_string())) as BoxError),
             }
         }
         SdkError::ResponseError(r) => StsFailure::Transport {
-            what: format!("STS's answer could not be read (HTTP {})", r.raw().status().as_u16()),
+            what: format!(
+                "STS's answer could not be read (HTTP {})",
+                r.raw().status().as_u16()
+            ),
             cause: None,
         },
         other => StsFailure::Transport {
-            what: format!("the STS request failed: {}", aws_sdk_sts::error::DisplayErrorContext(&other)),
+            what: format!(
+                "the STS request failed: {}",
+                aws_sdk_sts::error::DisplayErrorContext(&other)
+            ),
             cause: None,
         },
     }
@@ -198,7 +240,10 @@ impl Default for Backoff {
 
 impl Backoff {
     fn delay(&self, attempt: u32) -> Duration {
-        let window = self.base.saturating_mul(1u32 << attempt.min(16)).min(self.max);
+        let window = self
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max);
         let mut byte = [0u8; 2];
         let fraction = match aws_lc_rs::rand::fill(&mut byte) {
             Ok(()) => f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX),
@@ -226,21 +271,39 @@ const TOKEN_SLACK_SECONDS: i64 = 5;
 /// Exchanges the token, retrying transient failures within the deadline and minting a new token
 /// when the source can and the old one would expire first. Returns the credentials and the token
 /// that got them.
-pub async fn exchange(at: &Attempt<'_>, request: &AssumeRequest, initial: Option<Token>) -> Result<(Credentials, Token), Error> {
+pub async fn exchange(
+    at: &Attempt<'_>,
+    request: &AssumeRequest,
+    initial: Option<Token>,
+) -> Result<(Credentials, Token), Error> {
     let mut token = initial;
     let mut last: Option<StsFailure> = None;
     for attempt in 0..at.backoff.max_attempts {
         let needs_new = match &token {
             None => true,
-            Some(t) => at.source.can_remint() && expires_within(&t.claims, at.clock.now(), TOKEN_SLACK_SECONDS),
+            Some(t) => {
+                at.source.can_remint()
+                    && expires_within(&t.claims, at.clock.now(), TOKEN_SLACK_SECONDS)
+            }
         };
         if needs_new {
-            let http = at.http.ok_or_else(|| Error::internal("no HTTP client for minting", "missing client"))?;
-            at.diag.info(format!("requesting a token from {} (audience {})", at.source.describe(), at.audience));
+            let http = at
+                .http
+                .ok_or_else(|| Error::internal("no HTTP client for minting", "missing client"))?;
+            at.diag.info(format!(
+                "requesting a token from {} (audience {})",
+                at.source.describe(),
+                at.audience
+            ));
             match within(at.deadline, at.source.mint(http, at.audience)).await {
                 Some(Ok(t)) => token = Some(t),
-                Some(Err(e @ Error::Unavailable { .. })) if attempt + 1 < at.backoff.max_attempts => {
-                    at.diag.info(format!("token request failed, will retry: {}", e.message().what));
+                Some(Err(e @ Error::Unavailable { .. }))
+                    if attempt + 1 < at.backoff.max_attempts =>
+                {
+                    at.diag.info(format!(
+                        "token request failed, will retry: {}",
+                        e.message().what
+                    ));
                     if !sleep_before_retry(at, attempt).await {
                         return Err(e);
                     }
@@ -266,19 +329,34 @@ pub async fn exchange(at: &Attempt<'_>, request: &AssumeRequest, initial: Option
         match outcome {
             Ok(creds) => return Ok((creds, token.expect("token present"))),
             Err(failure) if failure.retryable() => {
-                at.diag.info(format!("STS attempt {} failed, will retry: {}", attempt + 1, describe_failure(&failure)));
+                at.diag.info(format!(
+                    "STS attempt {} failed, will retry: {}",
+                    attempt + 1,
+                    describe_failure(&failure)
+                ));
                 last = Some(failure);
                 if !sleep_before_retry(at, attempt).await {
                     return Err(gave_up(at, request, last));
                 }
             }
-            Err(failure) => return Err(explain(failure, request, &current.claims, at.source, at.audience)),
+            Err(failure) => {
+                return Err(explain(
+                    failure,
+                    request,
+                    &current.claims,
+                    at.source,
+                    at.audience,
+                ));
+            }
         }
     }
     Err(gave_up(at, request, last))
 }
 
-async fn within<T>(deadline: tokio::time::Instant, fut: impl std::future::Future<Output = T>) -> Option<T> {
+async fn within<T>(
+    deadline: tokio::time::Instant,
+    fut: impl std::future::Future<Output = T>,
+) -> Option<T> {
     tokio::time::timeout_at(deadline, fut).await.ok()
 }
 
@@ -293,11 +371,17 @@ async fn sleep_before_retry(at: &Attempt<'_>, attempt: u32) -> bool {
 }
 
 fn expires_within(claims: &Claims, now: DateTime<Utc>, seconds: i64) -> bool {
-    claims.exp.is_some_and(|exp| exp - now.timestamp() <= seconds)
+    claims
+        .exp
+        .is_some_and(|exp| exp - now.timestamp() <= seconds)
 }
 
 /// Fails fast, before STS, on a token that has already expired, saying when and why.
-pub fn check_not_expired(claims: &Claims, now: DateTime<Utc>, source: &dyn TokenSource) -> Result<(), Error> {
+pub fn check_not_expired(
+    claims: &Claims,
+    now: DateTime<Utc>,
+    source: &dyn TokenSource,
+) -> Result<(), Error> {
     let Some(exp) = claims.expires_at() else {
         return Ok(());
     };
@@ -312,8 +396,14 @@ pub fn check_not_expired(claims: &Claims, now: DateTime<Utc>, source: &dyn Token
             exp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             human_duration(ago)
         ))
-        .detail(format!("iss: {}", claims.iss.as_deref().unwrap_or("(none)")))
-        .detail(format!("sub: {}", claims.sub.as_deref().unwrap_or("(none)")))
+        .detail(format!(
+            "iss: {}",
+            claims.iss.as_deref().unwrap_or("(none)")
+        ))
+        .detail(format!(
+            "sub: {}",
+            claims.sub.as_deref().unwrap_or("(none)")
+        ))
         .fix(source.expired_fix()),
     ))
 }
@@ -330,7 +420,11 @@ pub fn human_duration(seconds: i64) -> String {
 
 fn describe_failure(f: &StsFailure) -> String {
     match f {
-        StsFailure::Service { code, message, status } => format!("{code} (HTTP {status}): {message}"),
+        StsFailure::Service {
+            code,
+            message,
+            status,
+        } => format!("{code} (HTTP {status}): {message}"),
         StsFailure::Transport { what, .. } => what.clone(),
     }
 }
@@ -355,16 +449,30 @@ fn gave_up(at: &Attempt<'_>, request: &AssumeRequest, last: Option<StsFailure>) 
 
 /// The IAM condition-key prefix of an issuer: its URL without the scheme.
 pub fn issuer_key(iss: &str) -> String {
-    iss.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/').to_string()
+    iss.trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// Turns a refusal into the message that tells the user what to change.
-pub fn explain(failure: StsFailure, request: &AssumeRequest, claims: &Claims, source: &dyn TokenSource, audience: &str) -> Error {
+pub fn explain(
+    failure: StsFailure,
+    request: &AssumeRequest,
+    claims: &Claims,
+    source: &dyn TokenSource,
+    audience: &str,
+) -> Error {
     let (code, message, status) = match failure {
-        StsFailure::Service { code, message, status } => (code, message, status),
+        StsFailure::Service {
+            code,
+            message,
+            status,
+        } => (code, message, status),
         StsFailure::Transport { what, cause } => {
             return Error::unavailable(
-                Message::new(format!("{what} ({})", request.endpoint)).fix("check the network and the STS endpoint"),
+                Message::new(format!("{what} ({})", request.endpoint))
+                    .fix("check the network and the STS endpoint"),
                 cause,
             );
         }
@@ -374,9 +482,19 @@ pub fn explain(failure: StsFailure, request: &AssumeRequest, claims: &Claims, so
     let aud = claims.aud_display();
     let key = issuer_key(iss);
     let role = &request.role;
-    let head = format!("STS refused to let this token assume {} ({code}: {message})", role.arn);
-    let claims_lines = |m: Message| m.detail(format!("token iss: {iss}")).detail(format!("token aud: {aud}")).detail(format!("token sub: {sub}"));
-    let provider_arn = format!("arn:{}:iam::{}:oidc-provider/{key}", role.partition, role.account_id);
+    let head = format!(
+        "STS refused to let this token assume {} ({code}: {message})",
+        role.arn
+    );
+    let claims_lines = |m: Message| {
+        m.detail(format!("token iss: {iss}"))
+            .detail(format!("token aud: {aud}"))
+            .detail(format!("token sub: {sub}"))
+    };
+    let provider_arn = format!(
+        "arn:{}:iam::{}:oidc-provider/{key}",
+        role.partition, role.account_id
+    );
 
     let msg = match code.as_str() {
         "AccessDenied" => claims_lines(Message::new(head).detail(format!("the trust policy of role {} does not accept this token", role.name))).fix(format!(

@@ -60,6 +60,7 @@
 
 mod entry;
 mod key;
+mod location;
 mod lock;
 mod safety;
 
@@ -75,6 +76,7 @@ use serde::{Deserialize, Serialize};
 use crate::credentials::Credentials;
 
 pub use key::{CacheKey, KeyParts};
+pub use location::{Selected, select};
 pub use lock::CacheLock;
 
 /// What `cache list` shows next to an entry; never secret.

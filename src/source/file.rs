@@ -35,7 +35,12 @@ impl FileSource {
     fn read(&self) -> Result<Token, Error> {
         let shown = self.path.display();
         let origin = &self.origin;
-        let fail = |what: String, fix: &str| Error::token(format!("the token file {shown} (from {origin}) {what}"), fix);
+        let fail = |what: String, fix: &str| {
+            Error::token(
+                format!("the token file {shown} (from {origin}) {what}"),
+                fix,
+            )
+        };
         let meta = std::fs::metadata(&self.path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => fail(
                 "does not exist".into(),
@@ -44,7 +49,10 @@ impl FileSource {
             _ => fail(format!("cannot be read: {e}"), "check the path and its permissions"),
         })?;
         if meta.is_dir() {
-            return Err(fail("is a directory".into(), "point it at the token file inside the directory"));
+            return Err(fail(
+                "is a directory".into(),
+                "point it at the token file inside the directory",
+            ));
         }
         if meta.len() > MAX_FILE_BYTES {
             return Err(fail(
@@ -55,7 +63,12 @@ impl FileSource {
         let mut text = String::new();
         std::fs::File::open(&self.path)
             .and_then(|f| f.take(MAX_FILE_BYTES).read_to_string(&mut text))
-            .map_err(|e| fail(format!("cannot be read: {e}"), "check its permissions; it must be readable by this user and hold UTF-8 text"))?;
+            .map_err(|e| {
+                fail(
+                    format!("cannot be read: {e}"),
+                    "check its permissions; it must be readable by this user and hold UTF-8 text",
+                )
+            })?;
         Token::parse(&text).map_err(|e| {
             fail(
                 e.to_string(),

@@ -44,10 +44,13 @@ impl GitHubSource {
         match (&self.url, &self.request_token) {
             (Some(url), Some(token)) => Ok((url, token)),
             _ => {
-                let missing: Vec<&str> = [(REQUEST_URL, self.url.is_none()), (REQUEST_TOKEN, self.request_token.is_none())]
-                    .into_iter()
-                    .filter_map(|(n, missing)| missing.then_some(n))
-                    .collect();
+                let missing: Vec<&str> = [
+                    (REQUEST_URL, self.url.is_none()),
+                    (REQUEST_TOKEN, self.request_token.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(n, missing)| missing.then_some(n))
+                .collect();
                 Err(Error::Token(
                     Message::new("this GitHub Actions job cannot request an OIDC token")
                         .detail(format!("not set: {}", missing.join(", ")))
@@ -88,7 +91,11 @@ impl TokenSource for GitHubSource {
         Ok(Acquired::OnRequest { job })
     }
 
-    fn mint<'a>(&'a self, client: &'a http::Client, audience: &'a str) -> BoxFuture<'a, Result<Token, Error>> {
+    fn mint<'a>(
+        &'a self,
+        client: &'a http::Client,
+        audience: &'a str,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             let (url, request_token) = self.endpoint()?;
             let body = client
@@ -96,18 +103,22 @@ impl TokenSource for GitHubSource {
                 .await
                 .map_err(|f| match f {
                     HttpFailure::Status(status @ (401 | 403)) => Error::Token(
-                        Message::new(format!("GitHub refused to mint an ID token (HTTP {status})"))
-                            .fix(PERMISSIONS_FIX),
+                        Message::new(format!(
+                            "GitHub refused to mint an ID token (HTTP {status})"
+                        ))
+                        .fix(PERMISSIONS_FIX),
                     ),
                     other => other.into_error("GitHub's OIDC token endpoint", REQUEST_URL),
                 })?;
             let value = body.get("value").and_then(|v| v.as_str()).ok_or_else(|| {
                 Error::unavailable(
-                    Message::new("GitHub's OIDC token endpoint answered without a `value` field").fix("retry the job; if it persists, check githubstatus.com"),
+                    Message::new("GitHub's OIDC token endpoint answered without a `value` field")
+                        .fix("retry the job; if it persists, check githubstatus.com"),
                     None,
                 )
             })?;
-            Token::parse(value).map_err(|e| Error::token(format!("the token GitHub minted {e}"), "retry the job"))
+            Token::parse(value)
+                .map_err(|e| Error::token(format!("the token GitHub minted {e}"), "retry the job"))
         })
     }
 
@@ -122,7 +133,8 @@ impl TokenSource for GitHubSource {
     }
 
     fn expired_fix(&self) -> String {
-        "GitHub tokens live about 5 minutes and are minted per exchange; check the runner's clock".into()
+        "GitHub tokens live about 5 minutes and are minted per exchange; check the runner's clock"
+            .into()
     }
 }
 
@@ -136,6 +148,9 @@ mod tests {
             token_url("https://x/token?api-version=2.0", "sts.amazonaws.com"),
             "https://x/token?api-version=2.0&audience=sts.amazonaws.com"
         );
-        assert_eq!(token_url("https://x/token", "a b/c"), "https://x/token?audience=a%20b%2Fc");
+        assert_eq!(
+            token_url("https://x/token", "a b/c"),
+            "https://x/token?audience=a%20b%2Fc"
+        );
     }
 }

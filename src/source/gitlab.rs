@@ -36,7 +36,9 @@ impl GitLabSource {
                 .collect(),
             token_env,
             audience: cfg.audience.value.clone(),
-            server_url: env.get("CI_SERVER_URL").map(|u| u.trim_end_matches('/').to_string()),
+            server_url: env
+                .get("CI_SERVER_URL")
+                .map(|u| u.trim_end_matches('/').to_string()),
             legacy: env.get(LEGACY_VARIABLE).map(str::to_string),
             project_id: env.get("CI_PROJECT_ID").map(str::to_string),
             job_id: env.get("CI_JOB_ID").map(str::to_string),
@@ -52,9 +54,15 @@ impl GitLabSource {
 
     fn find(&self) -> Result<(String, Token), Error> {
         if let Some(name) = &self.token_env {
-            let value = self.candidates.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+            let value = self
+                .candidates
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str());
             let token = match value {
-                Some(v) => super::variable::token_from_variable(name, Some(v), false, &self.snippet(name))?,
+                Some(v) => {
+                    super::variable::token_from_variable(name, Some(v), false, &self.snippet(name))?
+                }
                 None => {
                     // Set but not JWT-shaped, or unset: let the shared reader say which.
                     return Err(Error::Token(
@@ -84,17 +92,32 @@ impl GitLabSource {
             .collect();
         match matching.as_slice() {
             [(name, value)] => {
-                let token = super::variable::token_from_variable(name, Some(value), false, &self.snippet(name))?;
+                let token = super::variable::token_from_variable(
+                    name,
+                    Some(value),
+                    false,
+                    &self.snippet(name),
+                )?;
                 Ok((name.clone(), token))
             }
             [] => {
                 if let Some(legacy) = &self.legacy {
-                    let token = super::variable::token_from_variable(LEGACY_VARIABLE, Some(legacy), false, &self.snippet("AWS_ID_TOKEN"))?;
+                    let token = super::variable::token_from_variable(
+                        LEGACY_VARIABLE,
+                        Some(legacy),
+                        false,
+                        &self.snippet("AWS_ID_TOKEN"),
+                    )?;
                     return Ok((LEGACY_VARIABLE.to_string(), token));
                 }
                 let issuer_note = match issuer {
-                    Some(url) => format!("no variable holds an ID token issued by {url} (CI_SERVER_URL)"),
-                    None => "CI_SERVER_URL is not set, so the ID token variable cannot be recognised".into(),
+                    Some(url) => {
+                        format!("no variable holds an ID token issued by {url} (CI_SERVER_URL)")
+                    }
+                    None => {
+                        "CI_SERVER_URL is not set, so the ID token variable cannot be recognised"
+                            .into()
+                    }
                 };
                 Err(Error::Token(
                     Message::new("this GitLab job has no OIDC ID token")
@@ -138,8 +161,12 @@ impl TokenSource for GitLabSource {
     }
 
     fn session_name(&self, claims: Option<&Claims>) -> Option<String> {
-        let project = claims.and_then(|c| c.text("project_id")).or_else(|| self.project_id.clone())?;
-        let job = claims.and_then(|c| c.text("job_id")).or_else(|| self.job_id.clone())?;
+        let project = claims
+            .and_then(|c| c.text("project_id"))
+            .or_else(|| self.project_id.clone())?;
+        let job = claims
+            .and_then(|c| c.text("job_id"))
+            .or_else(|| self.job_id.clone())?;
         Some(session::sanitize(&format!("gl-{project}-{job}")))
     }
 
@@ -152,7 +179,10 @@ impl TokenSource for GitLabSource {
 
 /// The variable GitLab detection chose, for `-v` and `doctor`.
 pub fn chosen_variable(cfg: &Config, env: &Env) -> Option<String> {
-    GitLabSource::new(cfg, env).find().ok().map(|(name, _)| name)
+    GitLabSource::new(cfg, env)
+        .find()
+        .ok()
+        .map(|(name, _)| name)
 }
 
 /// True when a legacy `CI_JOB_JWT_V2` would be used, so the caller can warn.

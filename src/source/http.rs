@@ -57,8 +57,11 @@ impl HttpFailure {
                 Some(cause),
             ),
             HttpFailure::Timeout(after) => Error::unavailable(
-                Message::new(format!("{endpoint} did not answer within {}s", after.as_secs()))
-                    .fix("retry the job; raise --timeout if the runner's network is slow"),
+                Message::new(format!(
+                    "{endpoint} did not answer within {}s",
+                    after.as_secs()
+                ))
+                .fix("retry the job; raise --timeout if the runner's network is slow"),
                 None,
             ),
             HttpFailure::Status(status) => Error::unavailable(
@@ -67,8 +70,10 @@ impl HttpFailure {
                 None,
             ),
             HttpFailure::BadBody(why) => Error::unavailable(
-                Message::new(format!("{endpoint} answered with something that is not its JSON: {why}"))
-                    .fix("retry the job; check no proxy rewrites the response"),
+                Message::new(format!(
+                    "{endpoint} answered with something that is not its JSON: {why}"
+                ))
+                .fix("retry the job; check no proxy rewrites the response"),
                 None,
             ),
         }
@@ -93,13 +98,23 @@ impl Client {
     }
 
     /// `GET url` with a bearer token; the JSON object it answers.
-    pub async fn get_json(&self, url: &str, bearer: &Secret<String>) -> Result<serde_json::Value, HttpFailure> {
+    pub async fn get_json(
+        &self,
+        url: &str,
+        bearer: &Secret<String>,
+    ) -> Result<serde_json::Value, HttpFailure> {
         self.request(hyper::Method::GET, url, bearer, None).await
     }
 
     /// `POST url` with a bearer token and a JSON body; the JSON object it answers.
-    pub async fn post_json(&self, url: &str, bearer: &Secret<String>, body: &str) -> Result<serde_json::Value, HttpFailure> {
-        self.request(hyper::Method::POST, url, bearer, Some(body.to_string())).await
+    pub async fn post_json(
+        &self,
+        url: &str,
+        bearer: &Secret<String>,
+        body: &str,
+    ) -> Result<serde_json::Value, HttpFailure> {
+        self.request(hyper::Method::POST, url, bearer, Some(body.to_string()))
+            .await
     }
 
     async fn request(
@@ -109,7 +124,9 @@ impl Client {
         bearer: &Secret<String>,
         body: Option<String>,
     ) -> Result<serde_json::Value, HttpFailure> {
-        let uri: hyper::Uri = url.parse().map_err(|e: http::uri::InvalidUri| HttpFailure::BadUrl(e.to_string()))?;
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| HttpFailure::BadUrl(e.to_string()))?;
         if !matches!(uri.scheme_str(), Some("https" | "http")) {
             return Err(HttpFailure::BadUrl("it is not an http(s) URL".into()));
         }
@@ -117,7 +134,10 @@ impl Client {
             .method(method)
             .uri(uri)
             .header("accept", "application/json")
-            .header("user-agent", concat!("aws-ci-creds/", env!("CARGO_PKG_VERSION")))
+            .header(
+                "user-agent",
+                concat!("aws-ci-creds/", env!("CARGO_PKG_VERSION")),
+            )
             .header("authorization", format!("Bearer {}", bearer.expose()));
         if body.is_some() {
             builder = builder.header("content-type", "application/json");
@@ -127,7 +147,11 @@ impl Client {
             .map_err(|e| HttpFailure::BadUrl(e.to_string()))?;
 
         let exchange = async {
-            let response = self.inner.request(request).await.map_err(|e| HttpFailure::Connect(Box::new(e)))?;
+            let response = self
+                .inner
+                .request(request)
+                .await
+                .map_err(|e| HttpFailure::Connect(Box::new(e)))?;
             let status = response.status().as_u16();
             let bytes = Limited::new(response.into_body(), MAX_BODY)
                 .collect()

@@ -150,21 +150,36 @@ pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String),
                 format!("{} names the variable and GITLAB_CI=true", name.origin),
             ));
         }
-        return Ok((build(SourceKind::Env, cfg, env)?, format!("{} names the variable", name.origin)));
+        return Ok((
+            build(SourceKind::Env, cfg, env)?,
+            format!("{} names the variable", name.origin),
+        ));
     }
     if let Some(file) = token_file_explicit {
-        return Ok((build(SourceKind::File, cfg, env)?, format!("{} names the file", file.origin)));
+        return Ok((
+            build(SourceKind::File, cfg, env)?,
+            format!("{} names the file", file.origin),
+        ));
     }
     if env.is("GITHUB_ACTIONS", "true") {
-        return Ok((build(SourceKind::GitHub, cfg, env)?, "GITHUB_ACTIONS=true".into()));
+        return Ok((
+            build(SourceKind::GitHub, cfg, env)?,
+            "GITHUB_ACTIONS=true".into(),
+        ));
     }
     if env.is("GITLAB_CI", "true") {
-        return Ok((build(SourceKind::GitLab, cfg, env)?, "GITLAB_CI=true".into()));
+        return Ok((
+            build(SourceKind::GitLab, cfg, env)?,
+            "GITLAB_CI=true".into(),
+        ));
     }
     if let Some(file) = &cfg.token_file {
         return Ok((
             build(SourceKind::File, cfg, env)?,
-            format!("{} is set (Kubernetes / EKS service-account token)", file.origin),
+            format!(
+                "{} is set (Kubernetes / EKS service-account token)",
+                file.origin
+            ),
         ));
     }
     Err(Error::token(
@@ -185,8 +200,13 @@ fn build(kind: SourceKind, cfg: &Config, env: &Env) -> Result<Box<dyn TokenSourc
 
 /// `aws-ci-creds-<seconds>` when no job identifier is known. The token's `iat` is used when it has
 /// one, so the same token gives the same name (and the same cache entry) on every run.
-pub fn fallback_session_name(claims: Option<&Claims>, now: chrono::DateTime<chrono::Utc>) -> String {
-    let secs = claims.and_then(|c| c.iat).unwrap_or_else(|| now.timestamp());
+pub fn fallback_session_name(
+    claims: Option<&Claims>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let secs = claims
+        .and_then(|c| c.iat)
+        .unwrap_or_else(|| now.timestamp());
     format!("aws-ci-creds-{secs}")
 }
 
@@ -204,9 +224,19 @@ mod tests {
     #[test]
     fn detection_precedence_table() {
         let none = CredentialArgs::default;
-        let token_env = || CredentialArgs { token_env: Some("MY_TOKEN".into()), ..none() };
-        let token_file = || CredentialArgs { token_file: Some("/t".into()), ..none() };
-        let forced = || CredentialArgs { source: Some("file".into()), token_file: Some("/t".into()), ..none() };
+        let token_env = || CredentialArgs {
+            token_env: Some("MY_TOKEN".into()),
+            ..none()
+        };
+        let token_file = || CredentialArgs {
+            token_file: Some("/t".into()),
+            ..none()
+        };
+        let forced = || CredentialArgs {
+            source: Some("file".into()),
+            token_file: Some("/t".into()),
+            ..none()
+        };
         let k8s = ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token");
         let gl = ("GITLAB_CI", "true");
         let gh = ("GITHUB_ACTIONS", "true");
@@ -218,7 +248,11 @@ mod tests {
             (none(), vec![gh, gl, k8s], SourceKind::GitHub),
             (none(), vec![gl, k8s], SourceKind::GitLab),
             (none(), vec![k8s], SourceKind::File),
-            (none(), vec![("AWS_CI_CREDS_TOKEN_FILE", "/t"), gl], SourceKind::File),
+            (
+                none(),
+                vec![("AWS_CI_CREDS_TOKEN_FILE", "/t"), gl],
+                SourceKind::File,
+            ),
         ];
         for (args, vars, expected) in table {
             let got = detect_in(args.clone(), &vars).unwrap();
@@ -228,7 +262,9 @@ mod tests {
 
     #[test]
     fn nothing_detected_says_what_to_add() {
-        let err = detect_in(CredentialArgs::default(), &[("CI", "true")]).err().unwrap();
+        let err = detect_in(CredentialArgs::default(), &[("CI", "true")])
+            .err()
+            .unwrap();
         let text = err.to_string();
         assert!(text.contains("id_tokens"), "{text}");
         assert!(text.contains("id-token: write"), "{text}");

@@ -14,12 +14,16 @@ pub struct VariableSource {
 
 impl VariableSource {
     pub fn new(cfg: &Config, env: &Env) -> Result<VariableSource, Error> {
-        let name = cfg.token_env.as_ref().map(|s| s.value.clone()).ok_or_else(|| {
-            Error::usage(
-                "--source env needs the name of the variable that holds the token",
-                "add --token-env NAME, e.g. --token-env AWS_ID_TOKEN",
-            )
-        })?;
+        let name = cfg
+            .token_env
+            .as_ref()
+            .map(|s| s.value.clone())
+            .ok_or_else(|| {
+                Error::usage(
+                    "--source env needs the name of the variable that holds the token",
+                    "add --token-env NAME, e.g. --token-env AWS_ID_TOKEN",
+                )
+            })?;
         Ok(VariableSource {
             value: env.get(&name).map(str::to_string),
             not_utf8: env.is_not_utf8(&name),
@@ -29,7 +33,12 @@ impl VariableSource {
 }
 
 /// Reads and checks a token held in a variable; shared by the variable-based sources.
-pub(crate) fn token_from_variable(name: &str, value: Option<&str>, not_utf8: bool, fix: &str) -> Result<Token, Error> {
+pub(crate) fn token_from_variable(
+    name: &str,
+    value: Option<&str>,
+    not_utf8: bool,
+    fix: &str,
+) -> Result<Token, Error> {
     let Some(value) = value else {
         let what = if not_utf8 {
             format!("the token variable {name} is not valid UTF-8")
@@ -56,8 +65,12 @@ impl TokenSource for VariableSource {
     }
 
     fn acquire(&self) -> Result<Acquired, Error> {
-        let fix = format!("set {} to the job's OIDC ID token, or point --token-env at the variable that has it", self.name);
-        token_from_variable(&self.name, self.value.as_deref(), self.not_utf8, &fix).map(Acquired::Local)
+        let fix = format!(
+            "set {} to the job's OIDC ID token, or point --token-env at the variable that has it",
+            self.name
+        );
+        token_from_variable(&self.name, self.value.as_deref(), self.not_utf8, &fix)
+            .map(Acquired::Local)
     }
 
     fn session_name(&self, _claims: Option<&Claims>) -> Option<String> {
