@@ -116,10 +116,11 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
     let key = cache_key(cfg, &prepared);
     let margin = cache::refresh_margin(cfg.cache.refresh_margin.value, cfg.duration_seconds.value);
 
-    if let Some(cache) = &cache {
-        if let Some(creds) = fresh_entry(ctx, cache, &key, margin, "cache hit") {
-            return Ok(creds);
-        }
+    if let Some(creds) = cache
+        .as_ref()
+        .and_then(|c| fresh_entry(ctx, c, &key, margin, "cache hit"))
+    {
+        return Ok(creds);
     }
     // Single flight: one process exchanges, the others wait here and then read its entry.
     let _lock = cache.as_ref().and_then(|cache| {
@@ -133,16 +134,12 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
             })
             .ok()
     });
-    if let Some(cache) = &cache {
-        if let Some(creds) = fresh_entry(
-            ctx,
-            cache,
-            &key,
-            margin,
-            "cache hit after waiting for another run",
-        ) {
-            return Ok(creds);
-        }
+    let after_wait = "cache hit after waiting for another run";
+    if let Some(creds) = cache
+        .as_ref()
+        .and_then(|c| fresh_entry(ctx, c, &key, margin, after_wait))
+    {
+        return Ok(creds);
     }
 
     let (creds, token) = exchange(

@@ -64,7 +64,7 @@ impl SourceKind {
     }
 
     /// `None` for `auto`.
-    pub fn parse(raw: &str) -> Result<Option<SourceKind>, ()> {
+    pub fn parse(raw: &str) -> Result<Option<SourceKind>, UnknownSource> {
         let raw = raw.trim().to_ascii_lowercase();
         if raw == "auto" {
             return Ok(None);
@@ -73,13 +73,17 @@ impl SourceKind {
             .into_iter()
             .find(|k| k.name() == raw)
             .map(Some)
-            .ok_or(())
+            .ok_or(UnknownSource)
     }
 
     pub fn names() -> Vec<&'static str> {
         SourceKind::ALL.iter().map(|k| k.name()).collect()
     }
 }
+
+/// A `--source` value that names no source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownSource;
 
 /// What a source has before any network call.
 #[derive(Debug)]
@@ -240,7 +244,8 @@ mod tests {
         let k8s = ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token");
         let gl = ("GITLAB_CI", "true");
         let gh = ("GITHUB_ACTIONS", "true");
-        let table: Vec<(CredentialArgs, Vec<(&str, &str)>, SourceKind)> = vec![
+        type Row<'a> = (CredentialArgs, Vec<(&'a str, &'a str)>, SourceKind);
+        let table: Vec<Row> = vec![
             (forced(), vec![gl, gh], SourceKind::File),
             (token_env(), vec![gh, ("MY_TOKEN", "x")], SourceKind::Env),
             (token_env(), vec![gl], SourceKind::GitLab),
