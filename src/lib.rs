@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod credentials;
+pub mod emulator;
 pub mod env;
 pub mod error;
 pub mod exit_code;
