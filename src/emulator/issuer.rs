@@ -22,7 +22,12 @@ pub(crate) fn handle(shared: &Shared, req: Request, stop: &StopFlag) -> Outcome 
         }
         ("GET", "/_emulator/calls") => Outcome::Respond(calls(shared)),
         ("GET", "/github/token") => {
-            shared.lock().github_requests += 1;
+            let audience = http::parse_form(&req.query).remove("audience");
+            {
+                let mut state = shared.lock();
+                state.github_requests += 1;
+                state.github_audiences.push(audience.unwrap_or_default());
+            }
             let fault = shared.take_token_fault();
             apply_fault(fault, Flavor::Json, stop, || github_token(shared, &req))
         }
@@ -95,10 +100,6 @@ fn unauthorized() -> Response {
 fn github_token(shared: &Shared, req: &Request) -> Response {
     let query = http::parse_form(&req.query);
     let audience = query.get("audience").cloned();
-    shared
-        .lock()
-        .github_audiences
-        .push(audience.clone().unwrap_or_default());
     if req.bearer() != Some(shared.config.github_request_token.as_str()) {
         return unauthorized();
     }

@@ -179,7 +179,7 @@ fn assert_error(r: &RawResponse, status: u16, code: &str) {
 fn minted_token_is_accepted_and_yields_sts_shaped_credentials() {
     let emu = start();
     let token = emu.mint(json!({"sub": SUB}));
-    let before = Utc::now();
+    let before = SystemClock.now();
     let r = assume(&emu, &token, &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.headers["content-type"], "text/xml");
@@ -230,7 +230,7 @@ fn each_success_issues_distinct_credentials() {
 #[test]
 fn token_problems_get_the_aws_error_code_and_status() {
     let emu = start();
-    let now = Utc::now().timestamp();
+    let now = SystemClock.now().timestamp();
     let cases: Vec<(&str, String, u16, &str, &str)> = vec![
         (
             "forged signature",
@@ -324,7 +324,7 @@ fn token_problems_get_the_aws_error_code_and_status() {
 #[test]
 fn expired_token_message_names_both_instants() {
     let emu = start();
-    let exp = Utc::now().timestamp() - 30;
+    let exp = SystemClock.now().timestamp() - 30;
     let r = assume(&emu, &emu.mint(json!({"sub": SUB, "exp": exp})), &[]);
     assert_error(&r, 400, "ExpiredTokenException");
     assert!(
@@ -871,6 +871,35 @@ fn token_faults_apply_to_both_token_endpoints_in_order() {
 }
 
 #[test]
+fn token_endpoint_reset_and_truncated_faults_misbehave_as_named() {
+    let emu = start();
+    emu.push_token_fault(Fault::Reset);
+    emu.push_token_fault(Fault::Truncated);
+    emu.push_token_fault(Fault::sts_error("Throttled", "slow down"));
+    let target = "/github/token?api-version=2.0&audience=sts.amazonaws.com";
+    let auth = [("Authorization", "Bearer github-request-token")];
+    match read_all(send(&emu.issuer_url(), "GET", target, &auth, "")) {
+        Ok(bytes) => assert!(bytes.is_empty(), "got {} bytes", bytes.len()),
+        Err(err) => assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err:?}"),
+    }
+    let r = request(&emu.issuer_url(), "GET", target, &auth, "");
+    assert_eq!(r.status, 200);
+    assert!(r.body.len() < r.headers["content-length"].parse::<usize>().unwrap());
+    assert!(serde_json::from_str::<Value>(&r.body).is_err());
+    let r = request(&emu.issuer_url(), "GET", target, &auth, "");
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (400, json!("Throttled"))
+    );
+    assert_eq!(emu.github_token_requests(), 3);
+    assert_eq!(
+        emu.github_audiences().len(),
+        3,
+        "faulted requests are recorded too"
+    );
+}
+
+#[test]
 fn admin_endpoint_reports_sts_call_counts() {
     let emu = start();
     assume(&emu, &emu.mint(json!({"sub": SUB})), &[]);
@@ -991,7 +1020,7 @@ async fn real_sts_client_sees_access_denied_as_a_service_error() {
 #[tokio::test(flavor = "current_thread")]
 async fn real_sts_client_credentials_expire_with_the_session() {
     use aws_sdk_sts::error::ProvideErrorMetadata;
-    let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+    let clock = Arc::new(ManualClock(Mutex::new(SystemClock.now())));
     let emu = Emulator::start(EmulatorConfig {
         clock: clock.clone(),
         ..config()
