@@ -4,3 +4,4 @@
 mod support;
 
 mod credential_mode;
+mod demo;
