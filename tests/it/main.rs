@@ -3,4 +3,5 @@
 
 mod support;
 
+mod ci_sources;
 mod credential_mode;
