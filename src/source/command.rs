@@ -362,6 +362,29 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_credential_process_line_survives_both_splits() {
+        // What the AWS CLI does with the line in docs/ci/circleci.md, then what we do with the
+        // --token-command value.
+        let line = r#"aws-ci-creds --role-arn arn:aws:iam::123456789012:role/deploy --token-command "circleci run oidc get --claims '{\"aud\":\"sts.amazonaws.com\"}'""#;
+        let outer = ok(line);
+        assert_eq!(
+            outer[4],
+            r#"circleci run oidc get --claims '{"aud":"sts.amazonaws.com"}'"#
+        );
+        assert_eq!(
+            ok(&outer[4]),
+            [
+                "circleci",
+                "run",
+                "oidc",
+                "get",
+                "--claims",
+                r#"{"aud":"sts.amazonaws.com"}"#
+            ]
+        );
+    }
+
+    #[test]
     fn unbalanced_lines_are_refused() {
         assert_eq!(split("a 'b"), Err(SplitError::UnclosedQuote('\'')));
         assert_eq!(split(r#"a "b"#), Err(SplitError::UnclosedQuote('"')));
