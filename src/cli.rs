@@ -20,6 +20,10 @@ Examples:
   # a token file (Kubernetes, EKS, or anything that writes one)
   aws-ci-creds --role-arn arn:aws:iam::123456789012:role/deploy --token-file /var/run/token
 
+  # any CI: a command that prints the token (no shell; quoted like credential_process)
+  aws-ci-creds --role-arn arn:aws:iam::123456789012:role/deploy \\
+    --token-command \"circleci run oidc get --claims '{\\\"aud\\\":\\\"sts.amazonaws.com\\\"}'\"
+
   # see what happens, step by step (never prints a secret)
   aws-ci-creds -v --role-arn arn:aws:iam::123456789012:role/deploy > /dev/null
 
@@ -77,7 +81,19 @@ pub struct CredentialArgs {
     #[arg(long, value_name = "NAME")]
     pub token_env: Option<String>,
 
-    /// Where the token comes from: auto, gitlab, github, file, env [env: AWS_CI_CREDS_SOURCE] [default: auto]
+    /// Run this command and use the token it prints; no shell, split like a credential_process line [env: AWS_CI_CREDS_TOKEN_COMMAND]
+    #[arg(long, value_name = "CMD")]
+    pub token_command: Option<String>,
+
+    /// Azure Pipelines: id of the service connection whose OIDC token to request [env: AWS_CI_CREDS_AZURE_SERVICE_CONNECTION]
+    #[arg(long, value_name = "ID")]
+    pub azure_service_connection: Option<String>,
+
+    /// HCP Terraform: use TFC_WORKLOAD_IDENTITY_TOKEN_<TAG> instead of TFC_WORKLOAD_IDENTITY_TOKEN [env: AWS_CI_CREDS_TFC_TAG]
+    #[arg(long, value_name = "TAG")]
+    pub tfc_tag: Option<String>,
+
+    /// Where the token comes from: auto, gitlab, github, circleci, bitbucket, buildkite, azure, jenkins, tfc, spacelift, env0, codefresh, command, file, env [env: AWS_CI_CREDS_SOURCE] [default: auto]
     #[arg(long, value_name = "SOURCE")]
     pub source: Option<String>,
 

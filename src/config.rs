@@ -33,6 +33,9 @@ pub mod vars {
     pub const CACHE_DIR: &str = "AWS_CI_CREDS_CACHE_DIR";
     pub const NO_CACHE: &str = "AWS_CI_CREDS_NO_CACHE";
     pub const REFRESH_MARGIN: &str = "AWS_CI_CREDS_REFRESH_MARGIN";
+    pub const TOKEN_COMMAND: &str = "AWS_CI_CREDS_TOKEN_COMMAND";
+    pub const AZURE_SERVICE_CONNECTION: &str = "AWS_CI_CREDS_AZURE_SERVICE_CONNECTION";
+    pub const TFC_TAG: &str = "AWS_CI_CREDS_TFC_TAG";
 }
 
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
@@ -160,6 +163,12 @@ pub struct Config {
     pub source: Setting<Option<SourceKind>>,
     pub token_file: Option<Setting<PathBuf>>,
     pub token_env: Option<Setting<String>>,
+    /// `--token-command`: the raw line (it splits: checked here).
+    pub token_command: Option<Setting<String>>,
+    /// Azure Pipelines: the service connection whose OIDC token is requested.
+    pub azure_service_connection: Option<Setting<String>>,
+    /// HCP Terraform: the tag of `TFC_WORKLOAD_IDENTITY_TOKEN_<TAG>`.
+    pub tfc_tag: Option<Setting<String>>,
     pub audience: Setting<String>,
     pub session_name: Option<Setting<String>>,
     pub duration_seconds: Setting<u32>,
@@ -269,6 +278,73 @@ impl Config {
             return Err(Error::usage(
                 "--token-env was given a token instead of a variable name",
                 "pass the variable's name, e.g. --token-env AWS_ID_TOKEN; a token on the command line is visible to every process on the machine",
+            ));
+        }
+
+        let token_command = layer(
+            args.token_command.clone(),
+            "--token-command",
+            env,
+            &[vars::TOKEN_COMMAND],
+            str::to_string,
+        );
+        if let Some(c) = &token_command
+            && let Err(problem) = crate::source::command::split(&c.value)
+        {
+            return Err(Error::usage(
+                format!("the command line from {} {problem}", c.origin),
+                "write it as you would in a credential_process line: arguments separated by spaces, \
+                 quoted with '…' or \"…\" when they contain spaces, e.g. --token-command \"circleci run oidc get --claims '{\\\"aud\\\":\\\"sts.amazonaws.com\\\"}'\"",
+            ));
+        }
+        if let Some(c) = &token_command
+            && crate::jwt::looks_like_jwt(&c.value)
+        {
+            return Err(Error::usage(
+                format!("{} was given a token instead of a command", c.origin),
+                "pass the command that prints the token; a token on the command line is visible to every process on the machine",
+            ));
+        }
+        let azure_service_connection = layer(
+            args.azure_service_connection.clone(),
+            "--azure-service-connection",
+            env,
+            &[vars::AZURE_SERVICE_CONNECTION],
+            |v| v.trim().to_string(),
+        );
+        if let Some(c) = &azure_service_connection
+            && (c.value.is_empty()
+                || !c
+                    .value
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-'))
+        {
+            return Err(invalid(
+                &c.origin,
+                &c.value,
+                "is not a service connection id",
+                "use the service connection's id (a GUID): Project settings → Service connections → the connection; it is the resourceId in the page's URL",
+            ));
+        }
+        let tfc_tag = layer(
+            args.tfc_tag.clone(),
+            "--tfc-tag",
+            env,
+            &[vars::TFC_TAG],
+            |v| v.trim().to_string(),
+        );
+        if let Some(t) = &tfc_tag
+            && (t.value.is_empty()
+                || !t
+                    .value
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+        {
+            return Err(invalid(
+                &t.origin,
+                &t.value,
+                "is not a workload identity tag",
+                "use the TAG of TFC_WORKLOAD_IDENTITY_AUDIENCE_<TAG>: letters, digits and _",
             ));
         }
 
@@ -483,6 +559,9 @@ impl Config {
             source,
             token_file,
             token_env,
+            token_command,
+            azure_service_connection,
+            tfc_tag,
             audience,
             session_name,
             duration_seconds,
@@ -527,6 +606,15 @@ impl Config {
         }
         if let Some(e) = &self.token_env {
             line("token-env", &e.value, &e.origin);
+        }
+        if let Some(c) = &self.token_command {
+            line("token-command", &c.value, &c.origin);
+        }
+        if let Some(c) = &self.azure_service_connection {
+            line("azure-service-connection", &c.value, &c.origin);
+        }
+        if let Some(t) = &self.tfc_tag {
+            line("tfc-tag", &t.value, &t.origin);
         }
         line("audience", &self.audience.value, &self.audience.origin);
         match &self.session_name {

@@ -552,7 +552,21 @@ pub fn explain(
 fn audience_fix_hint(source: &dyn TokenSource) -> &'static str {
     match source.kind() {
         crate::source::SourceKind::GitLab => "the job's `id_tokens: … aud:` line",
-        crate::source::SourceKind::GitHub => "--audience",
+        crate::source::SourceKind::GitHub
+        | crate::source::SourceKind::Buildkite
+        | crate::source::SourceKind::Command => "--audience",
+        crate::source::SourceKind::CircleCi => {
+            "CircleCI's variable tokens always carry the organisation id; or mint one for --audience with --token-command \"circleci run oidc get --claims '{\\\"aud\\\":\\\"sts.amazonaws.com\\\"}'\""
+        }
+        crate::source::SourceKind::Bitbucket => "the step's `oidc: audiences:` list",
+        crate::source::SourceKind::Tfc => "the workspace variable TFC_WORKLOAD_IDENTITY_AUDIENCE",
+        crate::source::SourceKind::Codefresh => "the obtain-oidc-id-token step's AUDIENCE argument",
+        crate::source::SourceKind::Jenkins => {
+            "the audience of the Jenkins OpenID Connect id token credential"
+        }
+        crate::source::SourceKind::Azure => {
+            "the service connection; Azure's tokens carry api://AzureADTokenExchange"
+        }
         _ => "whatever issues the token",
     }
 }

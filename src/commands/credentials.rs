@@ -54,7 +54,24 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
     if source.kind() == source::SourceKind::GitLab && source::gitlab_uses_legacy(cfg, &ctx.env) {
         ctx.diag.warn("using CI_JOB_JWT_V2, which GitLab 17.0 removed: add `id_tokens:` to the job (see docs/gitlab.md)");
     }
-    let (token, job) = match source.acquire()? {
+    let acquired = source.acquire().map_err(|e| {
+        // A CI was detected but its set-up is missing while the pod also has a token: say how to
+        // choose the pod's identity instead (detection never does so silently).
+        match e {
+            Error::Token(m)
+                if cfg.source.value.is_none()
+                    && source.kind() != source::SourceKind::File
+                    && source::explicit_token_file(cfg).is_none()
+                    && cfg.token_file.is_some() =>
+            {
+                Error::Token(m.detail(
+                    "AWS_WEB_IDENTITY_TOKEN_FILE is also set: to use the pod's service-account token instead, pass --source file",
+                ))
+            }
+            other => other,
+        }
+    })?;
+    let (token, job) = match acquired {
         Acquired::Local(token) => {
             let job = format!("sha256:{}", token.fingerprint());
             (Some(token), job)
@@ -74,12 +91,12 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
         ));
         sts::check_not_expired(c, ctx.clock.now(), source.as_ref())?;
         if !c.aud.is_empty() && !c.aud.iter().any(|a| a == &cfg.audience.value) {
-            ctx.diag.warn(format!(
+            ctx.diag.warn(source.audience_mismatch(t, &cfg.audience.value).unwrap_or_else(|| format!(
                 "the token's audience is {} but --audience is {} ({}); the IAM OIDC provider and trust policy must list the token's audience",
                 c.aud_display(),
                 cfg.audience.value,
                 cfg.audience.origin
-            ));
+            )));
         }
     }
     let session_name = match &cfg.session_name {

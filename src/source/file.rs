@@ -91,8 +91,12 @@ impl TokenSource for FileSource {
         self.read().map(Acquired::Local)
     }
 
-    fn session_name(&self, _claims: Option<&Claims>) -> Option<String> {
-        None
+    /// A Kubernetes service-account token names its pod: `k8s-<namespace>-<pod>`.
+    fn session_name(&self, claims: Option<&Claims>) -> Option<String> {
+        let k8s = claims?.other.get("kubernetes.io")?;
+        let namespace = k8s.get("namespace")?.as_str()?;
+        let pod = k8s.get("pod")?.get("name")?.as_str()?;
+        Some(crate::session::sanitize(&format!("k8s-{namespace}-{pod}")))
     }
 
     fn expired_fix(&self) -> String {

@@ -97,6 +97,11 @@ impl Client {
         })
     }
 
+    /// The time limit of one request (what was left of the deadline when the client was built).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// `GET url` with a bearer token; the JSON object it answers.
     pub async fn get_json(
         &self,

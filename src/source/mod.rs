@@ -3,23 +3,47 @@
 //!
 //! Detection order (first match wins; `-v` says which matched and why):
 //!
-//! | # | condition                                            | source   |
-//! |---|------------------------------------------------------|----------|
-//! | 1 | `--source NAME` or `AWS_CI_CREDS_SOURCE`             | that one |
-//! | 2 | `--token-env NAME` (in a GitLab job: GitLab, by name)| env      |
-//! | 3 | `--token-file` or `AWS_CI_CREDS_TOKEN_FILE`          | file     |
-//! | 4 | `GITHUB_ACTIONS=true`                                | github   |
-//! | 5 | `GITLAB_CI=true`                                     | gitlab   |
-//! | 6 | `AWS_WEB_IDENTITY_TOKEN_FILE` (Kubernetes, EKS)      | file     |
+//! | #  | condition                                                        | source    |
+//! |----|------------------------------------------------------------------|-----------|
+//! | 1  | `--source NAME` or `AWS_CI_CREDS_SOURCE`                         | that one  |
+//! | 2  | `--token-command` or `AWS_CI_CREDS_TOKEN_COMMAND`                | command   |
+//! | 3  | `--token-env NAME` (in GitLab: gitlab; in Jenkins: jenkins)      | env       |
+//! | 4  | `--token-file` or `AWS_CI_CREDS_TOKEN_FILE` (in Jenkins: jenkins)| file      |
+//! | 5  | `GITHUB_ACTIONS=true`                                            | github    |
+//! | 6  | `GITLAB_CI=true`                                                 | gitlab    |
+//! | 7  | `CIRCLECI=true`                                                  | circleci  |
+//! | 8  | `BITBUCKET_BUILD_NUMBER`                                         | bitbucket |
+//! | 9  | `BUILDKITE=true`                                                 | buildkite |
+//! | 10 | `TF_BUILD=True`                                                  | azure     |
+//! | 11 | `CF_BUILD_ID`                                                    | codefresh |
+//! | 12 | `TFC_RUN_ID` or `TFC_WORKLOAD_IDENTITY_TOKEN`                    | tfc       |
+//! | 13 | `SPACELIFT=true`, `TF_VAR_spacelift_run_id` or `SPACELIFT_OIDC_TOKEN` | spacelift |
+//! | 14 | `ENV0_ENVIRONMENT_ID` or `ENV0_OIDC_TOKEN`                       | env0      |
+//! | 15 | `JENKINS_URL` and `BUILD_ID`                                     | jenkins   |
+//! | 16 | `AWS_WEB_IDENTITY_TOKEN_FILE` (Kubernetes, EKS)                  | file      |
 //!
-//! What the user names beats what the CI implies, and the CI job's own identity beats an ambient
-//! Kubernetes service-account token (a GitLab job on a Kubernetes runner is still a GitLab job).
+//! What the user names beats what the CI implies; a CI job's own identity beats an ambient
+//! Kubernetes service-account token (a GitLab job on a Kubernetes runner is still a GitLab job,
+//! and when its set-up is missing the error says so rather than silently using the pod's
+//! identity); CIs with a dedicated marker come before Jenkins, whose `JENKINS_URL`/`BUILD_ID` are
+//! generic enough to leak into other tools' environments. The same table is in docs/ci/README.md.
 
+mod azure;
+mod bitbucket;
+mod buildkite;
+mod circleci;
+mod codefresh;
+pub mod command;
+mod env0;
 mod file;
 mod github;
 mod gitlab;
 pub use gitlab::uses_legacy_variable as gitlab_uses_legacy;
 pub mod http;
+mod jenkins;
+mod spacelift;
+mod tfc;
+mod token_command;
 mod variable;
 
 use std::future::Future;
@@ -28,11 +52,21 @@ use std::pin::Pin;
 use crate::config::{Config, Origin};
 use crate::env::Env;
 use crate::error::Error;
-use crate::jwt::{Claims, Token};
+use crate::jwt::{Claims, Token, sha256_hex};
 
+pub use azure::AzureSource;
+pub use bitbucket::BitbucketSource;
+pub use buildkite::BuildkiteSource;
+pub use circleci::CircleCiSource;
+pub use codefresh::CodefreshSource;
+pub use env0::Env0Source;
 pub use file::FileSource;
 pub use github::GitHubSource;
 pub use gitlab::GitLabSource;
+pub use jenkins::JenkinsSource;
+pub use spacelift::SpaceliftSource;
+pub use tfc::TfcSource;
+pub use token_command::CommandSource;
 pub use variable::VariableSource;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -42,14 +76,34 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub enum SourceKind {
     GitLab,
     GitHub,
+    CircleCi,
+    Bitbucket,
+    Buildkite,
+    Azure,
+    Jenkins,
+    Tfc,
+    Spacelift,
+    Env0,
+    Codefresh,
+    Command,
     File,
     Env,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 4] = [
+    pub const ALL: [SourceKind; 14] = [
         SourceKind::GitLab,
         SourceKind::GitHub,
+        SourceKind::CircleCi,
+        SourceKind::Bitbucket,
+        SourceKind::Buildkite,
+        SourceKind::Azure,
+        SourceKind::Jenkins,
+        SourceKind::Tfc,
+        SourceKind::Spacelift,
+        SourceKind::Env0,
+        SourceKind::Codefresh,
+        SourceKind::Command,
         SourceKind::File,
         SourceKind::Env,
     ];
@@ -58,6 +112,16 @@ impl SourceKind {
         match self {
             SourceKind::GitLab => "gitlab",
             SourceKind::GitHub => "github",
+            SourceKind::CircleCi => "circleci",
+            SourceKind::Bitbucket => "bitbucket",
+            SourceKind::Buildkite => "buildkite",
+            SourceKind::Azure => "azure",
+            SourceKind::Jenkins => "jenkins",
+            SourceKind::Tfc => "tfc",
+            SourceKind::Spacelift => "spacelift",
+            SourceKind::Env0 => "env0",
+            SourceKind::Codefresh => "codefresh",
+            SourceKind::Command => "command",
             SourceKind::File => "file",
             SourceKind::Env => "env",
         }
@@ -132,20 +196,29 @@ pub trait TokenSource: Send + Sync {
     fn expired_fix(&self) -> String {
         "provide a fresh token".into()
     }
+
+    /// The warning when a local token's `aud` is not `--audience`; `None` for the generic one.
+    fn audience_mismatch(&self, _token: &Token, _wanted: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Picks the token source for this run; see the module docs for the order.
 /// Returns the source and why it was chosen.
 pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String), Error> {
     let forced = cfg.source.value;
-    let token_file_explicit = cfg
-        .token_file
-        .as_ref()
-        .filter(|f| !matches!(f.origin, Origin::Env(crate::config::vars::AWS_TOKEN_FILE)));
+    let token_file_explicit = explicit_token_file(cfg);
+    let jenkins = is_jenkins(env);
 
     if let Some(kind) = forced {
         let why = format!("{} asked for it", cfg.source.origin);
         return Ok((build(kind, cfg, env)?, why));
+    }
+    if let Some(command) = &cfg.token_command {
+        return Ok((
+            build(SourceKind::Command, cfg, env)?,
+            format!("{} names the command", command.origin),
+        ));
     }
     if let Some(name) = &cfg.token_env {
         if env.is("GITLAB_CI", "true") {
@@ -154,28 +227,44 @@ pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String),
                 format!("{} names the variable and GITLAB_CI=true", name.origin),
             ));
         }
+        if jenkins {
+            return Ok((
+                build(SourceKind::Jenkins, cfg, env)?,
+                format!(
+                    "{} names the variable and JENKINS_URL and BUILD_ID are set",
+                    name.origin
+                ),
+            ));
+        }
         return Ok((
             build(SourceKind::Env, cfg, env)?,
             format!("{} names the variable", name.origin),
         ));
     }
     if let Some(file) = token_file_explicit {
+        if jenkins {
+            return Ok((
+                build(SourceKind::Jenkins, cfg, env)?,
+                format!(
+                    "{} names the file and JENKINS_URL and BUILD_ID are set",
+                    file.origin
+                ),
+            ));
+        }
         return Ok((
             build(SourceKind::File, cfg, env)?,
             format!("{} names the file", file.origin),
         ));
     }
-    if env.is("GITHUB_ACTIONS", "true") {
-        return Ok((
-            build(SourceKind::GitHub, cfg, env)?,
-            "GITHUB_ACTIONS=true".into(),
-        ));
-    }
-    if env.is("GITLAB_CI", "true") {
-        return Ok((
-            build(SourceKind::GitLab, cfg, env)?,
-            "GITLAB_CI=true".into(),
-        ));
+    if let Some((kind, why)) = detect_ci(env) {
+        let why = match &cfg.token_file {
+            Some(f) if kind != SourceKind::File => format!(
+                "{why} (a CI job's own identity comes before {}, the pod's service-account token)",
+                f.origin
+            ),
+            _ => why,
+        };
+        return Ok((build(kind, cfg, env)?, why));
     }
     if let Some(file) = &cfg.token_file {
         return Ok((
@@ -189,14 +278,69 @@ pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String),
     Err(Error::token(
         "no OIDC token source found: this does not look like a CI job with an ID token",
         "in GitLab CI add `id_tokens:` to the job; in GitHub Actions add `permissions: id-token: write`;\n\
-         elsewhere pass --token-file PATH or --token-env NAME (see docs/configuration.md)",
+         elsewhere pass --token-file PATH, --token-env NAME or --token-command CMD, or --source NAME\n\
+         (see docs/ci/README.md for every supported CI)",
     ))
+}
+
+/// The CI this environment belongs to, by its marker variables, in precedence order.
+fn detect_ci(env: &Env) -> Option<(SourceKind, String)> {
+    let set = |name: &str| env.get(name).is_some();
+    let found = if env.is("GITHUB_ACTIONS", "true") {
+        (SourceKind::GitHub, "GITHUB_ACTIONS=true")
+    } else if env.is("GITLAB_CI", "true") {
+        (SourceKind::GitLab, "GITLAB_CI=true")
+    } else if env.is("CIRCLECI", "true") {
+        (SourceKind::CircleCi, "CIRCLECI=true")
+    } else if set("BITBUCKET_BUILD_NUMBER") {
+        (SourceKind::Bitbucket, "BITBUCKET_BUILD_NUMBER is set")
+    } else if env.is("BUILDKITE", "true") {
+        (SourceKind::Buildkite, "BUILDKITE=true")
+    } else if env.is("TF_BUILD", "true") {
+        (SourceKind::Azure, "TF_BUILD=True (Azure Pipelines)")
+    } else if set("CF_BUILD_ID") {
+        (SourceKind::Codefresh, "CF_BUILD_ID is set (Codefresh)")
+    } else if set("TFC_RUN_ID") || set(tfc::TOKEN) {
+        (SourceKind::Tfc, "TFC_RUN_ID is set (HCP Terraform)")
+    } else if env.is("SPACELIFT", "true") || set(spacelift::RUN_ID) || set(spacelift::TOKEN) {
+        (SourceKind::Spacelift, "this is a Spacelift run")
+    } else if set("ENV0_ENVIRONMENT_ID") || set(env0::TOKEN) {
+        (SourceKind::Env0, "ENV0_ENVIRONMENT_ID is set (env0)")
+    } else if is_jenkins(env) {
+        (SourceKind::Jenkins, "JENKINS_URL and BUILD_ID are set")
+    } else {
+        return None;
+    };
+    Some((found.0, found.1.to_string()))
+}
+
+fn is_jenkins(env: &Env) -> bool {
+    env.get("JENKINS_URL").is_some() && env.get("BUILD_ID").is_some()
+}
+
+/// `--token-file` or `AWS_CI_CREDS_TOKEN_FILE`, not the ambient `AWS_WEB_IDENTITY_TOKEN_FILE`.
+pub(crate) fn explicit_token_file(
+    cfg: &Config,
+) -> Option<&crate::config::Setting<std::path::PathBuf>> {
+    cfg.token_file
+        .as_ref()
+        .filter(|f| !matches!(f.origin, Origin::Env(crate::config::vars::AWS_TOKEN_FILE)))
 }
 
 fn build(kind: SourceKind, cfg: &Config, env: &Env) -> Result<Box<dyn TokenSource>, Error> {
     Ok(match kind {
         SourceKind::GitLab => Box::new(GitLabSource::new(cfg, env)),
         SourceKind::GitHub => Box::new(GitHubSource::new(cfg, env)),
+        SourceKind::CircleCi => Box::new(CircleCiSource::new(cfg, env)),
+        SourceKind::Bitbucket => Box::new(BitbucketSource::new(cfg, env)),
+        SourceKind::Buildkite => Box::new(BuildkiteSource::new(cfg, env)),
+        SourceKind::Azure => Box::new(AzureSource::new(cfg, env)),
+        SourceKind::Jenkins => Box::new(JenkinsSource::new(cfg, env)?),
+        SourceKind::Tfc => Box::new(TfcSource::new(cfg, env)),
+        SourceKind::Spacelift => Box::new(SpaceliftSource::new(cfg, env)),
+        SourceKind::Env0 => Box::new(Env0Source::new(cfg, env)),
+        SourceKind::Codefresh => Box::new(CodefreshSource::new(cfg, env)),
+        SourceKind::Command => Box::new(CommandSource::new(cfg, env)?),
         SourceKind::File => Box::new(FileSource::new(cfg, env)?),
         SourceKind::Env => Box::new(VariableSource::new(cfg, env)?),
     })
@@ -215,6 +359,93 @@ pub fn session_name_from_claims(claims: &Claims) -> Option<String> {
     pair("gl", "project_id", "job_id")
         .or_else(|| pair("gh", "run_id", "run_attempt"))
         .or_else(|| pair("bk", "pipeline_slug", "build_number"))
+}
+
+/// The CI job this run belongs to, plus a hash of a secret only that job has, for the cache key
+/// of a source that mints on request. `None` when no such secret is present: then nothing local
+/// tells this job from another one on the same machine.
+pub fn job_identity(env: &Env) -> Option<String> {
+    type Job = (
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
+    const JOBS: &[Job] = &[
+        (
+            "github",
+            &[
+                "GITHUB_REPOSITORY",
+                "GITHUB_RUN_ID",
+                "GITHUB_RUN_ATTEMPT",
+                "GITHUB_JOB",
+            ],
+            &["ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN"],
+        ),
+        (
+            "gitlab",
+            &["CI_SERVER_URL", "CI_PROJECT_ID", "CI_JOB_ID"],
+            &["CI_JOB_TOKEN"],
+        ),
+        (
+            "circleci",
+            &[
+                "CIRCLE_PROJECT_REPONAME",
+                "CIRCLE_BUILD_NUM",
+                "CIRCLE_WORKFLOW_JOB_ID",
+            ],
+            &[circleci::TOKEN_V2, circleci::TOKEN_V1],
+        ),
+        (
+            "buildkite",
+            &[
+                "BUILDKITE_ORGANIZATION_SLUG",
+                "BUILDKITE_PIPELINE_SLUG",
+                "BUILDKITE_JOB_ID",
+            ],
+            &[buildkite::AGENT_TOKEN],
+        ),
+        (
+            "azure",
+            &["SYSTEM_COLLECTIONURI", "BUILD_BUILDID", "SYSTEM_JOBID"],
+            &[azure::ACCESS_TOKEN],
+        ),
+        (
+            "bitbucket",
+            &[
+                "BITBUCKET_REPO_UUID",
+                "BITBUCKET_BUILD_NUMBER",
+                "BITBUCKET_STEP_UUID",
+            ],
+            &[bitbucket::TOKEN],
+        ),
+    ];
+    JOBS.iter().find_map(|(ci, ids, secrets)| {
+        let secret = secrets.iter().find_map(|s| env.get(s))?;
+        let ids: Vec<&str> = ids.iter().map(|n| env.get(n).unwrap_or("-")).collect();
+        Some(format!(
+            "{ci}:{}:{}",
+            ids.join(":"),
+            sha256_hex(secret.as_bytes())
+        ))
+    })
+}
+
+/// A session name from whichever CI's job identifiers are present (for `--token-command`).
+pub fn ci_session_name(env: &Env) -> Option<String> {
+    let pair = |prefix: &str, a: &str, b: &str| {
+        Some(crate::session::sanitize(&format!(
+            "{prefix}-{}-{}",
+            env.get(a)?,
+            env.get(b)?
+        )))
+    };
+    pair("gh", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT")
+        .or_else(|| pair("gl", "CI_PROJECT_ID", "CI_JOB_ID"))
+        .or_else(|| circleci::session_name_from_env(env))
+        .or_else(|| buildkite::session_name_from_env(env))
+        .or_else(|| azure::session_name_from_env(env))
+        .or_else(|| pair("bb", "BITBUCKET_REPO_SLUG", "BITBUCKET_BUILD_NUMBER"))
+        .or_else(|| jenkins::session_name_from_env(env))
 }
 
 /// `aws-ci-creds-<seconds>` when no job identifier is known. The token's `iat` is used when it has
@@ -259,9 +490,62 @@ mod tests {
         let k8s = ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token");
         let gl = ("GITLAB_CI", "true");
         let gh = ("GITHUB_ACTIONS", "true");
+        let circle = ("CIRCLECI", "true");
+        let bb = ("BITBUCKET_BUILD_NUMBER", "12");
+        let bk = ("BUILDKITE", "true");
+        let ado = ("TF_BUILD", "True");
+        let cf = ("CF_BUILD_ID", "abc");
+        let tfc = ("TFC_RUN_ID", "run-1");
+        let sl = ("SPACELIFT", "true");
+        let sl_run = ("TF_VAR_spacelift_run_id", "01J");
+        let e0 = ("ENV0_ENVIRONMENT_ID", "e");
+        let (jk_url, jk_build) = (("JENKINS_URL", "https://ci/"), ("BUILD_ID", "7"));
+        let command = || CredentialArgs {
+            token_command: Some("print-token --aud x".into()),
+            ..none()
+        };
+        let forced_bk = || CredentialArgs {
+            source: Some("buildkite".into()),
+            ..none()
+        };
         type Row<'a> = (CredentialArgs, Vec<(&'a str, &'a str)>, SourceKind);
         let table: Vec<Row> = vec![
             (forced(), vec![gl, gh], SourceKind::File),
+            (forced_bk(), vec![gl, k8s], SourceKind::Buildkite),
+            (command(), vec![gl, gh, bk, k8s], SourceKind::Command),
+            (
+                none(),
+                vec![("AWS_CI_CREDS_TOKEN_COMMAND", "x"), circle],
+                SourceKind::Command,
+            ),
+            (token_env(), vec![jk_url, jk_build], SourceKind::Jenkins),
+            (
+                token_file(),
+                vec![jk_url, jk_build, k8s],
+                SourceKind::Jenkins,
+            ),
+            (none(), vec![gh, circle, bk], SourceKind::GitHub),
+            (none(), vec![gl, circle, k8s], SourceKind::GitLab),
+            (none(), vec![circle, k8s], SourceKind::CircleCi),
+            (none(), vec![bb, k8s], SourceKind::Bitbucket),
+            (
+                none(),
+                vec![bk, jk_url, jk_build, k8s],
+                SourceKind::Buildkite,
+            ),
+            (none(), vec![ado, k8s], SourceKind::Azure),
+            (none(), vec![cf, jk_url, jk_build], SourceKind::Codefresh),
+            (none(), vec![tfc, k8s], SourceKind::Tfc),
+            (
+                none(),
+                vec![("TFC_WORKLOAD_IDENTITY_TOKEN", "x")],
+                SourceKind::Tfc,
+            ),
+            (none(), vec![sl, k8s], SourceKind::Spacelift),
+            (none(), vec![sl_run], SourceKind::Spacelift),
+            (none(), vec![e0, k8s], SourceKind::Env0),
+            (none(), vec![jk_url, jk_build, k8s], SourceKind::Jenkins),
+            (none(), vec![jk_url, k8s], SourceKind::File),
             (token_env(), vec![gh, ("MY_TOKEN", "x")], SourceKind::Env),
             (token_env(), vec![gl], SourceKind::GitLab),
             (token_file(), vec![gl, gh], SourceKind::File),
@@ -281,6 +565,60 @@ mod tests {
     }
 
     #[test]
+    fn the_reason_names_the_variables_and_the_pod_token_passed_over() {
+        let env = Env::from_pairs([
+            ("CIRCLECI", "true"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
+        ]);
+        let cfg = Config::resolve(&CredentialArgs::default(), &env, 0).unwrap();
+        let (_, why) = detect(&cfg, &env).unwrap();
+        assert!(why.contains("CIRCLECI=true"), "{why}");
+        assert!(why.contains("AWS_WEB_IDENTITY_TOKEN_FILE"), "{why}");
+        let env = Env::from_pairs([("TF_BUILD", "True")]);
+        let cfg = Config::resolve(&CredentialArgs::default(), &env, 0).unwrap();
+        let (_, why) = detect(&cfg, &env).unwrap();
+        assert_eq!(why, "TF_BUILD=True (Azure Pipelines)");
+    }
+
+    #[test]
+    fn job_identity_needs_a_per_job_secret_and_never_contains_it() {
+        let secret = "bk-agent-access-token-value";
+        let env = Env::from_pairs([
+            ("BUILDKITE_JOB_ID", "j-1"),
+            ("BUILDKITE_AGENT_ACCESS_TOKEN", secret),
+        ]);
+        let id = job_identity(&env).unwrap();
+        assert!(id.starts_with("buildkite:"), "{id}");
+        assert!(id.contains("j-1"), "{id}");
+        assert!(!id.contains(secret), "{id}");
+        let other = Env::from_pairs([
+            ("BUILDKITE_JOB_ID", "j-1"),
+            ("BUILDKITE_AGENT_ACCESS_TOKEN", "another-jobs-token"),
+        ]);
+        assert_ne!(job_identity(&other).unwrap(), id);
+        // Identifiers alone can be guessed by any job on the machine: no identity.
+        let ids_only = Env::from_pairs([("BUILDKITE_JOB_ID", "j-1"), ("JENKINS_URL", "x")]);
+        assert_eq!(job_identity(&ids_only), None);
+    }
+
+    #[test]
+    fn ci_session_names_come_from_job_identifiers() {
+        let env = Env::from_pairs([
+            ("BUILDKITE_PIPELINE_SLUG", "deploy-app"),
+            ("BUILDKITE_BUILD_NUMBER", "42"),
+        ]);
+        assert_eq!(ci_session_name(&env).as_deref(), Some("bk-deploy-app-42"));
+        let env = Env::from_pairs([("BUILD_BUILDID", "981")]);
+        assert_eq!(ci_session_name(&env).as_deref(), Some("ado-981"));
+        let env = Env::from_pairs([("JOB_NAME", "team/app main"), ("BUILD_NUMBER", "5")]);
+        assert_eq!(
+            ci_session_name(&env).as_deref(),
+            Some("jenkins-team-app-main-5")
+        );
+        assert_eq!(ci_session_name(&Env::default()), None);
+    }
+
+    #[test]
     fn nothing_detected_says_what_to_add() {
         let err = detect_in(CredentialArgs::default(), &[("CI", "true")])
             .err()
@@ -289,6 +627,7 @@ mod tests {
         assert!(text.contains("id_tokens"), "{text}");
         assert!(text.contains("id-token: write"), "{text}");
         assert!(text.contains("--token-file"), "{text}");
+        assert!(text.contains("--token-command"), "{text}");
     }
 
     #[test]

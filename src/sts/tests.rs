@@ -328,3 +328,62 @@ fn sub_patterns_widen_at_the_stable_prefix() {
         "system:serviceaccount:ns:*"
     );
 }
+
+fn denied_for(iss: &str, sub: &str) -> String {
+    let t = Token::parse(&test_token(json!({
+        "iss": iss, "sub": sub, "aud": "sts.amazonaws.com", "exp": now().timestamp() + 300,
+    })))
+    .unwrap();
+    explain(
+        service("AccessDenied", "Not authorized", 403),
+        &request(),
+        &t.claims,
+        &local(),
+        "sts.amazonaws.com",
+    )
+    .to_string()
+}
+
+#[test]
+fn github_enterprise_server_issuers_give_their_own_condition_keys() {
+    let text = denied_for(
+        "https://ghes.example.com/_services/token",
+        "repo:org/app:ref:refs/heads/main",
+    );
+    for expected in [
+        "\"ghes.example.com/_services/token:aud\": \"sts.amazonaws.com\"",
+        "\"ghes.example.com/_services/token:sub\"",
+        "repo:org/app:*",
+        "oidc-provider/ghes.example.com/_services/token",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[test]
+fn github_enterprise_cloud_issuers_keep_the_enterprise_path() {
+    let text = denied_for(
+        "https://token.actions.githubusercontent.com/octo-enterprise",
+        "repo:octo-org/app:environment:prod",
+    );
+    for expected in [
+        "\"token.actions.githubusercontent.com/octo-enterprise:sub\"",
+        "\"token.actions.githubusercontent.com/octo-enterprise:aud\"",
+        "oidc-provider/token.actions.githubusercontent.com/octo-enterprise",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    assert_eq!(
+        issuer_key("https://token.actions.githubusercontent.com/octo-enterprise/"),
+        "token.actions.githubusercontent.com/octo-enterprise"
+    );
+}
+
+#[test]
+fn self_managed_gitlab_issuers_with_a_path_keep_it() {
+    let text = denied_for(
+        "https://git.example.com/gitlab",
+        "project_path:g/p:ref_type:branch:ref:main",
+    );
+    assert!(text.contains("\"git.example.com/gitlab:sub\""), "{text}");
+}

@@ -10,13 +10,20 @@ fn demo_runs_the_whole_flow_through_a_real_sdk_and_shows_no_secret() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
     assert_eq!(
-        text.matches("caller   arn:aws:sts::123456789012:assumed-role/demo-deploy/gl-4242-9001").count(),
+        text.matches("caller   arn:aws:sts::123456789012:assumed-role/demo-deploy/gl-4242-9001")
+            .count(),
         2,
         "{text}"
     );
-    assert!(text.contains("calls so far: 1 (the second process read the cache)"), "{text}");
+    assert!(
+        text.contains("calls so far: 1 (the second process read the cache)"),
+        "{text}"
+    );
     assert!(text.contains("exit code 4"), "{text}");
     assert!(text.contains("StringLike"), "{text}");
     assert!(!text.contains("eyJ"), "a token was printed:\n{text}");
-    assert!(!text.contains("ASIA"), "an access key id was printed:\n{text}");
+    assert!(
+        !text.contains("ASIA"),
+        "an access key id was printed:\n{text}"
+    );
 }

@@ -3,5 +3,6 @@
 
 mod support;
 
+mod ci_sources;
 mod credential_mode;
 mod demo;

@@ -34,11 +34,15 @@ impl TestEnv {
     }
 
     pub fn with_roles(roles: Vec<RoleTrust>) -> TestEnv {
-        let emu = Emulator::start(EmulatorConfig {
+        TestEnv::with_emulator(EmulatorConfig {
             roles,
             ..EmulatorConfig::default()
         })
-        .expect("emulator starts");
+    }
+
+    /// Any emulator set-up (e.g. other client ids on the IAM OIDC provider).
+    pub fn with_emulator(config: EmulatorConfig) -> TestEnv {
+        let emu = Emulator::start(config).expect("emulator starts");
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         let mut env = TestEnv {
