@@ -1,6 +1,6 @@
 //! Dispatch: from the parsed command line to the command that runs.
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, CredentialArgs};
 use crate::commands;
 use crate::config::Config;
 use crate::context::Ctx;
@@ -8,6 +8,16 @@ use crate::error::Error;
 use crate::exit_code::ExitCode;
 
 pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
+    if let Some(command) = &cli.command
+        && cli.credentials != CredentialArgs::default()
+    {
+        // Credential options belong after the subcommand that takes them (`-v` may go anywhere).
+        let name = command_name(command);
+        return Err(Error::usage(
+            format!("credential options were given before the subcommand `{name}`"),
+            format!("put them after it: aws-ci-creds {name} [OPTIONS]"),
+        ));
+    }
     match cli.command {
         None => {
             let cfg = Config::resolve(&cli.credentials, &ctx.env, cli.verbose)?;
@@ -16,5 +26,42 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
         }
         Some(Command::Cache(args)) => commands::cache::run(ctx, &args),
         Some(Command::Demo) => commands::demo::run(ctx),
+    }
+}
+
+/// The subcommand's name as typed.
+fn command_name(command: &Command) -> String {
+    let debug = format!("{command:?}");
+    let variant = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+    let mut name = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('-');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn credential_options_before_a_subcommand_are_refused_by_name() {
+        let cli = Cli::try_parse_from(["aws-ci-creds", "--role-arn", "x", "demo"]).unwrap();
+        let ctx = Ctx {
+            env: crate::env::Env::default(),
+            clock: Box::new(crate::clock::SystemClock),
+            diag: crate::diag::Diag::default(),
+            paths: crate::context::Paths::default(),
+        };
+        let err = run(cli, &ctx).unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::Usage);
+        assert!(
+            err.to_string().contains("before the subcommand `demo`"),
+            "{err}"
+        );
     }
 }

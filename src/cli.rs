@@ -43,7 +43,6 @@ fn after_help() -> String {
     name = "aws-ci-creds",
     version = crate::VERSION,
     after_help = after_help(),
-    args_conflicts_with_subcommands = true,
     max_term_width = 100
 )]
 pub struct Cli {
@@ -67,7 +66,7 @@ pub enum Command {
 }
 
 /// The options of credential mode, shared by the subcommands that obtain credentials.
-#[derive(Debug, Args, Default, Clone)]
+#[derive(Debug, Args, Default, Clone, PartialEq)]
 pub struct CredentialArgs {
     /// IAM role to assume [env: AWS_CI_CREDS_ROLE_ARN, then AWS_ROLE_ARN]
     #[arg(long, value_name = "ARN")]
@@ -138,7 +137,7 @@ pub struct CredentialArgs {
 }
 
 /// Where the cache lives and when it is used.
-#[derive(Debug, Args, Default, Clone)]
+#[derive(Debug, Args, Default, Clone, PartialEq)]
 pub struct CacheOptions {
     /// Cache directory [env: AWS_CI_CREDS_CACHE_DIR] [default: the user cache dir, e.g. ~/.cache/aws-ci-creds]
     #[arg(long, value_name = "DIR")]
@@ -212,8 +211,14 @@ mod tests {
     }
 
     #[test]
-    fn credential_flags_do_not_mix_with_subcommands() {
-        let parsed = <Cli as Parser>::try_parse_from(["aws-ci-creds", "--role-arn", "x", "demo"]);
-        assert!(parsed.is_err());
+    fn verbose_goes_before_or_after_a_subcommand() {
+        for args in [
+            ["aws-ci-creds", "-v", "demo"],
+            ["aws-ci-creds", "demo", "-v"],
+        ] {
+            let cli = <Cli as Parser>::try_parse_from(args).unwrap();
+            assert_eq!(cli.verbose, 1);
+            assert!(cli.command.is_some());
+        }
     }
 }

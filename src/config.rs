@@ -263,7 +263,7 @@ impl Config {
             .clone()
             .map(|name| Setting::new(name, Origin::Flag("--token-env")));
         if let Some(name) = &token_env
-            && (name.value.is_empty() || name.value.contains('='))
+            && (name.value.is_empty() || name.value.contains('=') || name.value.starts_with('$'))
         {
             return Err(invalid(
                 &name.origin,

@@ -262,6 +262,8 @@ pub struct Attempt<'a> {
     pub diag: &'a Diag,
     pub audience: &'a str,
     pub backoff: Backoff,
+    /// When the run started, for messages that say how long it tried.
+    pub started: tokio::time::Instant,
     pub deadline: tokio::time::Instant,
 }
 
@@ -310,7 +312,7 @@ pub async fn exchange(
                     continue;
                 }
                 Some(Err(e)) => return Err(e),
-                None => return Err(gave_up(at, request, None)),
+                None => return Err(token_timed_out(at)),
             }
         }
         let current = token.as_ref().expect("a token was just obtained");
@@ -329,13 +331,15 @@ pub async fn exchange(
         match outcome {
             Ok(creds) => return Ok((creds, token.expect("token present"))),
             Err(failure) if failure.retryable() => {
+                let is_last = attempt + 1 >= at.backoff.max_attempts;
                 at.diag.info(format!(
-                    "STS attempt {} failed, will retry: {}",
+                    "STS attempt {} failed{}: {}",
                     attempt + 1,
+                    if is_last { "" } else { ", will retry" },
                     describe_failure(&failure)
                 ));
                 last = Some(failure);
-                if !sleep_before_retry(at, attempt).await {
+                if is_last || !sleep_before_retry(at, attempt).await {
                     return Err(gave_up(at, request, last));
                 }
             }
@@ -430,20 +434,46 @@ fn describe_failure(f: &StsFailure) -> String {
 }
 
 fn gave_up(at: &Attempt<'_>, request: &AssumeRequest, last: Option<StsFailure>) -> Error {
+    let budget = at.deadline.saturating_duration_since(at.started).as_secs();
+    let throttled = matches!(&last, Some(StsFailure::Service { code, .. }) if code.contains("Throttl") || code == "RequestLimitExceeded");
+    let idp = matches!(&last, Some(StsFailure::Service { code, .. }) if code == "IDPCommunicationError" || code == "InvalidIdentityToken");
     let (last_text, cause) = match last {
         Some(StsFailure::Transport { what, cause }) => (what, cause),
         Some(f) => (describe_failure(&f), None),
-        None => ("no answer".to_string(), None),
+        None => ("no answer within the deadline".to_string(), None),
     };
-    let _ = at;
+    let fix = if throttled {
+        "STS is throttling this account: retry the job later, and let jobs share the cache instead of calling STS each time".to_string()
+    } else if idp {
+        "AWS could not reach the identity provider to verify the token: the issuer's /.well-known/openid-configuration and JWKS must be reachable from the internet; retry the job".to_string()
+    } else {
+        format!(
+            "check the runner can reach {} (proxy, firewall, DNS); retry the job; raise --timeout if the network is slow",
+            request.endpoint
+        )
+    };
     Error::unavailable(
-        Message::new(format!("STS at {} could not be reached or kept failing", request.endpoint))
-            .detail(format!("last error: {last_text}"))
-            .fix(format!(
-                "check the runner can reach {} over HTTPS (proxy, firewall, DNS); retry the job; raise --timeout if the network is slow",
-                request.endpoint
-            )),
+        Message::new(format!(
+            "STS at {} could not be reached or kept failing (gave up after {budget}s)",
+            request.endpoint
+        ))
+        .detail(format!("last error: {last_text}"))
+        .fix(fix),
         cause,
+    )
+}
+
+/// The deadline passed while the token source was minting: the CI's token service, not STS, is
+/// what did not answer.
+fn token_timed_out(at: &Attempt<'_>) -> Error {
+    let budget = at.deadline.saturating_duration_since(at.started).as_secs();
+    Error::unavailable(
+        Message::new(format!(
+            "{} did not produce a token within the {budget}s deadline; STS was not called",
+            at.source.describe()
+        ))
+        .fix("retry the job; if it persists the CI's token service is failing; raise --timeout if the runner is slow"),
+        None,
     )
 }
 

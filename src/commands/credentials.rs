@@ -52,7 +52,7 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
         source.describe()
     ));
     if source.kind() == source::SourceKind::GitLab && source::gitlab_uses_legacy(cfg, &ctx.env) {
-        ctx.diag.warn("using CI_JOB_JWT_V2, which GitLab 17.0 removed: add `id_tokens:` to the job (see docs/gitlab.md)");
+        ctx.diag.warn("using CI_JOB_JWT_V2, which GitLab 17.0 removed: add `id_tokens:` to the job (see docs/ci/gitlab.md)");
     }
     let acquired = source.acquire().map_err(|e| {
         // A CI was detected but its set-up is missing while the pod also has a token: say how to
@@ -135,40 +135,64 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
     let key = cache_key(cfg, &prepared);
     let margin = cache::refresh_margin(cfg.cache.refresh_margin.value, cfg.duration_seconds.value);
 
-    if let Some(creds) = cache
-        .as_ref()
-        .and_then(|c| fresh_entry(ctx, c, &key, margin, "cache hit"))
-    {
-        return Ok(creds);
+    let mut stale = None;
+    if let Some(c) = &cache {
+        match lookup(ctx, c, &key, margin, "cache hit", true) {
+            Cached::Fresh(creds) => return Ok(creds),
+            Cached::Stale(creds) => stale = Some(creds),
+            Cached::Miss => {}
+        }
     }
-    // Single flight: one process exchanges, the others wait here and then read its entry.
-    let _lock = cache.as_ref().and_then(|cache| {
-        let wait = cfg.timeout.value.saturating_sub(started.elapsed());
-        cache
-            .lock(&key, wait)
+    // Single flight: one process exchanges, the others wait here and then read its entry. The
+    // wait takes at most half the time left, so a stuck holder still leaves time to exchange.
+    let _lock = cache.as_ref().and_then(|c| {
+        let wait = cfg.timeout.value.saturating_sub(started.elapsed()) / 2;
+        c.lock(&key, wait)
             .map_err(|problem| {
-                ctx.diag.warn(format!(
-                    "cache lock not taken, exchanging without it: {problem}"
-                ))
+                ctx.diag
+                    .warn(format!("exchanging without the cache lock: {problem}"))
             })
             .ok()
     });
-    let after_wait = "cache hit after waiting for another run";
-    if let Some(creds) = cache
-        .as_ref()
-        .and_then(|c| fresh_entry(ctx, c, &key, margin, after_wait))
-    {
-        return Ok(creds);
+    if let Some(c) = &cache {
+        match lookup(
+            ctx,
+            c,
+            &key,
+            margin,
+            "cache hit after waiting for another run",
+            false,
+        ) {
+            Cached::Fresh(creds) => return Ok(creds),
+            Cached::Stale(creds) => stale = Some(creds),
+            Cached::Miss => {}
+        }
     }
 
-    let (creds, token) = exchange(
+    let exchanged = exchange(
         ctx,
         cfg,
         prepared.source.as_ref(),
         prepared.token,
         &prepared.request,
         started,
-    )?;
+    );
+    let (creds, token) = match (exchanged, stale) {
+        (Ok(done), _) => done,
+        // STS could not be reached, but the cached credentials are still valid: better a
+        // shorter-lived answer than a failed job. A refusal is never papered over.
+        (Err(e @ Error::Unavailable { .. }), Some(creds))
+            if creds.remaining(ctx.clock.now()) > chrono::Duration::minutes(1) =>
+        {
+            ctx.diag.warn(format!(
+                "could not refresh ({}); serving cached credentials that expire in {}",
+                e.message().what,
+                sts::human_duration(creds.remaining(ctx.clock.now()).num_seconds())
+            ));
+            return Ok(creds);
+        }
+        (Err(e), _) => return Err(e),
+    };
 
     if let Some(cache) = &cache {
         let claims = &token.claims;
@@ -251,18 +275,27 @@ fn cache_key(cfg: &Config, prepared: &Prepared) -> CacheKey {
     })
 }
 
-fn fresh_entry(
+/// What the cache had for this key.
+enum Cached {
+    Fresh(Credentials),
+    /// Inside the refresh margin: refreshed now, but still usable if STS cannot be reached.
+    Stale(Credentials),
+    Miss,
+}
+
+fn lookup(
     ctx: &Ctx,
     cache: &Cache,
     key: &CacheKey,
     margin: chrono::Duration,
-    what: &str,
-) -> Option<Credentials> {
+    hit: &str,
+    first: bool,
+) -> Cached {
     let now = ctx.clock.now();
     match cache.lookup(key, now, margin) {
         Lookup::Fresh(entry) => {
             ctx.diag.info(format!(
-                "{what}: {} until {} ({} left)",
+                "{hit}: {} until {} ({} left)",
                 entry.meta.role_arn,
                 entry
                     .credentials
@@ -270,19 +303,24 @@ fn fresh_entry(
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 sts::human_duration(entry.credentials.remaining(now).num_seconds())
             ));
-            Some(entry.credentials)
+            Cached::Fresh(entry.credentials)
         }
         Lookup::Stale(entry) => {
-            ctx.diag.info(format!(
-                "cached credentials have {} left, within the refresh margin of {}: exchanging again",
-                sts::human_duration(entry.credentials.remaining(now).num_seconds()),
-                sts::human_duration(margin.num_seconds())
-            ));
-            None
+            if first {
+                ctx.diag.info(format!(
+                    "cached credentials have {} left, within the refresh margin of {}: exchanging again",
+                    sts::human_duration(entry.credentials.remaining(now).num_seconds()),
+                    sts::human_duration(margin.num_seconds())
+                ));
+            }
+            Cached::Stale(entry.credentials)
         }
         Lookup::Miss => {
-            ctx.diag.debug(format!("cache miss for {}", key.as_str()));
-            None
+            if first {
+                ctx.diag
+                    .info("not in the cache: exchanging the token with STS");
+            }
+            Cached::Miss
         }
     }
 }
@@ -317,6 +355,7 @@ pub fn exchange(
             diag: &ctx.diag,
             audience: &cfg.audience.value,
             backoff: Backoff::default(),
+            started: tokio::time::Instant::now() - started.elapsed(),
             deadline,
         };
         let (creds, token) = sts::exchange(&attempt, request, token).await?;

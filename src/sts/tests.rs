@@ -140,6 +140,7 @@ fn run(
                 max: Duration::from_millis(5),
                 max_attempts: 5,
             },
+            started: tokio::time::Instant::now(),
             deadline: tokio::time::Instant::now() + budget,
         };
         exchange_inner(&at, initial).await
