@@ -4,3 +4,8 @@
 mod support;
 
 mod credential_mode;
+mod doctor;
+mod exec;
+mod manual;
+mod setup;
+mod trust_policy;
