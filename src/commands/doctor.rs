@@ -283,11 +283,7 @@ fn ci_check(d: &mut Doctor<'_>, env: &Env) {
     ];
     match CIS.iter().find(|(var, _)| env.get(var).is_some()) {
         Some((var, name)) => {
-            d.add(
-                "ci",
-                Status::Pass,
-                format!("CI: {name} ({var} is set)"),
-            );
+            d.add("ci", Status::Pass, format!("CI: {name} ({var} is set)"));
         }
         None if env.is("CI", "true") => {
             d.add("ci", Status::Pass, "CI: an unrecognised CI (CI=true)");

@@ -34,7 +34,9 @@ const SHADOWING_KEYS: &[&str] = &[
 
 pub fn run(ctx: &Ctx, args: &SetupArgs, verbose: u8) -> Result<ExitCode, Error> {
     let name = args.profile.trim();
-    if name.is_empty() || name.contains(['[', ']', '\n', '\r']) || name.split_whitespace().count() != 1
+    if name.is_empty()
+        || name.contains(['[', ']', '\n', '\r'])
+        || name.split_whitespace().count() != 1
     {
         return Err(Error::usage(
             format!("--profile `{}` is not a usable profile name", args.profile),
@@ -280,9 +282,8 @@ pub fn edit_profile(text: &str, profile: &str, settings: &[(&str, String)]) -> E
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
     let target = section_name(profile);
     let is_target = |l: &str| {
-        header_name(l).is_some_and(|n| {
-            n == target || (profile == "default" && n == "profile default")
-        })
+        header_name(l)
+            .is_some_and(|n| n == target || (profile == "default" && n == "profile default"))
     };
     let Some(start) = lines.iter().position(|l| is_target(l)) else {
         let mut out = text.to_string();
@@ -315,7 +316,11 @@ pub fn edit_profile(text: &str, profile: &str, settings: &[(&str, String)]) -> E
         match found {
             Some(i) => {
                 let ending = if lines[i].ends_with('\n') {
-                    if lines[i].ends_with("\r\n") { "\r\n" } else { "\n" }
+                    if lines[i].ends_with("\r\n") {
+                        "\r\n"
+                    } else {
+                        "\n"
+                    }
                 } else {
                     ""
                 };
@@ -327,8 +332,8 @@ pub fn edit_profile(text: &str, profile: &str, settings: &[(&str, String)]) -> E
             None => missing.push(setting),
         }
     }
-    for i in start + 1..end {
-        if let Some(k) = key_of(&lines[i])
+    for line in &lines[start + 1..end] {
+        if let Some(k) = key_of(line)
             && SHADOWING_KEYS.contains(&k)
         {
             shadowing.push(k.to_string());
@@ -389,10 +394,17 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
     let mode = std::fs::metadata(&target)
         .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(0o600);
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .map_err(|e| failed(format!("could not create a temporary file in {}", dir.display()), e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| {
+        failed(
+            format!("could not create a temporary file in {}", dir.display()),
+            e,
+        )
+    })?;
     tmp.write_all(text.as_bytes())
-        .and_then(|_| tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)))
+        .and_then(|_| {
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))
+        })
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| failed(format!("could not write {}", tmp.path().display()), e))?;
     tmp.persist(&target)
@@ -473,7 +485,10 @@ mod tests {
     fn crlf_files_stay_crlf_and_shadowing_keys_are_reported() {
         let text = "[profile ci]\r\nrole_arn = x\r\n";
         let e = edit_profile(text, "ci", &cp("y"));
-        assert_eq!(e.text, "[profile ci]\r\nrole_arn = x\r\ncredential_process = y\r\n");
+        assert_eq!(
+            e.text,
+            "[profile ci]\r\nrole_arn = x\r\ncredential_process = y\r\n"
+        );
         assert_eq!(e.shadowing, vec!["role_arn"]);
     }
 

@@ -68,7 +68,10 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
                 (None, Some(iss)) => iss,
                 (None, None) => {
                     return Err(Error::token(
-                        format!("the token from {} has no `iss` claim", detected.source.describe()),
+                        format!(
+                            "the token from {} has no `iss` claim",
+                            detected.source.describe()
+                        ),
                         "pass --issuer URL (and --subject) by hand",
                     ));
                 }
@@ -78,7 +81,10 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
                 (None, Some(sub)) => sub,
                 (None, None) => {
                     return Err(Error::token(
-                        format!("the token from {} has no `sub` claim", detected.source.describe()),
+                        format!(
+                            "the token from {} has no `sub` claim",
+                            detected.source.describe()
+                        ),
                         "pass --subject by hand",
                     ));
                 }
@@ -118,9 +124,8 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    ctx.diag.plain(
-        "# the IAM OIDC provider for this issuer, once per account (skip if it exists):",
-    );
+    ctx.diag
+        .plain("# the IAM OIDC provider for this issuer, once per account (skip if it exists):");
     ctx.diag.plain(format!(
         "aws iam create-open-id-connect-provider --url {issuer} --client-id-list {audience}"
     ));
@@ -159,7 +164,10 @@ pub enum SubjectFormat {
         ref_type: String,
     },
     /// `repo:OWNER/REPO:ref:refs/heads/X` | `…:ref:refs/tags/X` | `…:environment:X` | `…:pull_request`
-    GitHub { repo: String, rest: String },
+    GitHub {
+        repo: String,
+        rest: String,
+    },
     /// `organization:ORG:pipeline:PIPE:ref:REF:commit:SHA:step:KEY`
     Buildkite {
         org: String,
@@ -167,7 +175,10 @@ pub enum SubjectFormat {
         git_ref: String,
     },
     /// `org/ORG/project/PROJECT/user/USER[/vcs-origin/…/vcs-ref/…]`
-    CircleCi { org: String, project: String },
+    CircleCi {
+        org: String,
+        project: String,
+    },
     Unknown,
 }
 
@@ -334,7 +345,11 @@ pub fn sub_condition(
             ));
         }
         (SubjectFormat::GitLab { ref_type, .. }, Scope::Branch | Scope::Tag) => {
-            let wanted = if scope == Scope::Branch { "branch" } else { "tag" };
+            let wanted = if scope == Scope::Branch {
+                "branch"
+            } else {
+                "tag"
+            };
             if ref_type != wanted {
                 return Err(unsupported(format!("this job runs on a {ref_type}")));
             }
@@ -427,7 +442,9 @@ pub fn sub_condition(
     if literal.contains('$') || (condition.operator == "StringLike" && literal.contains(['*', '?']))
     {
         return Err(Error::usage(
-            format!("the subject `{sub}` contains characters IAM would read as policy syntax ($, * or ?)"),
+            format!(
+                "the subject `{sub}` contains characters IAM would read as policy syntax ($, * or ?)"
+            ),
             "write this condition by hand, escaping them as ${$}, ${*}, ${?}",
         ));
     }

@@ -29,11 +29,7 @@ fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
 
 /// Nothing the job must keep secret appears anywhere in the output.
 fn assert_no_secret(out: &std::process::Output, token: &str) {
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        stderr(out)
-    );
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out));
     let signature = token.rsplit('.').next().unwrap();
     assert!(!all.contains(token), "the token leaked");
     assert!(!all.contains(signature), "the token's signature leaked");
@@ -47,7 +43,10 @@ fn a_good_job_passes_every_check_and_proves_the_credentials_with_get_caller_iden
     let out = doctor(&env, &[]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    assert!(text.contains("[ok]   CI: GitLab CI (GITLAB_CI is set)"), "{text}");
+    assert!(
+        text.contains("[ok]   CI: GitLab CI (GITLAB_CI is set)"),
+        "{text}"
+    );
     assert!(text.contains("token source: GitLab"), "{text}");
     assert!(text.contains(&format!("  sub  {GOOD_SUB}")), "{text}");
     assert!(text.contains("  aud  sts.amazonaws.com"), "{text}");
@@ -63,7 +62,9 @@ fn a_good_job_passes_every_check_and_proves_the_credentials_with_get_caller_iden
     assert!(text.contains("[ok]   cache:"), "{text}");
     let assumed = "arn:aws:sts::123456789012:assumed-role/deploy/gl-42-1001";
     assert!(
-        text.contains(&format!("[ok]   AssumeRoleWithWebIdentity: assumed {assumed}")),
+        text.contains(&format!(
+            "[ok]   AssumeRoleWithWebIdentity: assumed {assumed}"
+        )),
         "{text}"
     );
     assert!(
@@ -120,8 +121,14 @@ fn an_expired_token_fails_before_any_call_to_sts() {
     let out = doctor(&env, &[]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(6), "{text}");
-    assert!(text.contains("[FAIL] expiry: the token expired at"), "{text}");
-    assert!(text.contains("expired 2m"), "exp line says how long ago: {text}");
+    assert!(
+        text.contains("[FAIL] expiry: the token expired at"),
+        "{text}"
+    );
+    assert!(
+        text.contains("expired 2m"),
+        "exp line says how long ago: {text}"
+    );
     assert!(
         text.contains("[skip] AssumeRoleWithWebIdentity not tried: the token has expired"),
         "{text}"
@@ -154,7 +161,10 @@ fn a_wrong_audience_is_named_with_the_audience_expected() {
         ),
         "{text}"
     );
-    assert!(text.contains("aud: sts.amazonaws.com"), "the fix quotes the id_tokens line: {text}");
+    assert!(
+        text.contains("aud: sts.amazonaws.com"),
+        "the fix quotes the id_tokens line: {text}"
+    );
     // STS refuses it too, and the exchange's own explanation is shown.
     assert!(text.contains("[FAIL] STS refused"), "{text}");
 
@@ -171,28 +181,54 @@ fn access_denied_shows_the_conditions_this_token_satisfies_and_the_likely_mismat
     let mut claims = env.gitlab_claims();
     claims["sub"] = json!(sub);
     let token = env.gitlab_job("AWS_ID_TOKEN", claims);
-    let key = env.emu.issuer_url().trim_start_matches("http://").to_string();
+    let key = env
+        .emu
+        .issuer_url()
+        .trim_start_matches("http://")
+        .to_string();
 
     let out = doctor(&env, &[]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(6), "{text}");
-    assert!(text.contains("[FAIL] STS refused to let this token assume"), "{text}");
-    assert!(text.contains("AccessDenied"), "{text}");
-    assert!(text.contains("a trust policy accepts this token with:"), "{text}");
     assert!(
-        text.contains(&format!("Principal Federated = arn:aws:iam::{ACCOUNT}:oidc-provider/{key}")),
+        text.contains("[FAIL] STS refused to let this token assume"),
         "{text}"
     );
-    assert!(text.contains(&format!("StringEquals {key}:aud = sts.amazonaws.com")), "{text}");
-    assert!(text.contains(&format!("StringEquals {key}:sub = {sub}")), "{text}");
+    assert!(text.contains("AccessDenied"), "{text}");
     assert!(
-        text.contains(&format!("StringLike {key}:sub = project_path:Group/Other:* (--scope project)")),
+        text.contains("a trust policy accepts this token with:"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Principal Federated = arn:aws:iam::{ACCOUNT}:oidc-provider/{key}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("StringEquals {key}:aud = sts.amazonaws.com")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("StringEquals {key}:sub = {sub}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "StringLike {key}:sub = project_path:Group/Other:* (--scope project)"
+        )),
         "{text}"
     );
     assert!(text.contains("likely mismatch:"), "{text}");
-    assert!(text.contains("case: conditions are case-sensitive"), "{text}");
+    assert!(
+        text.contains("case: conditions are case-sensitive"),
+        "{text}"
+    );
     assert!(text.contains("ref_type:tag"), "{text}");
-    assert!(text.contains("wildcard: a value with * only works under StringLike"), "{text}");
+    assert!(
+        text.contains("wildcard: a value with * only works under StringLike"),
+        "{text}"
+    );
     assert!(
         text.contains("[skip]") || !text.contains("GetCallerIdentity with"),
         "no identity check after a refusal: {text}"
@@ -234,10 +270,19 @@ fn a_malformed_role_arn_is_a_failed_check_and_the_rest_still_runs() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(6), "{text}");
-    assert!(text.contains("[FAIL] flag --role-arn is `arn:aws:iam::1234:role/deploy`"), "{text}");
+    assert!(
+        text.contains("[FAIL] flag --role-arn is `arn:aws:iam::1234:role/deploy`"),
+        "{text}"
+    );
     assert!(text.contains("12 digits"), "{text}");
-    assert!(text.contains("[ok]   expiry:"), "token checks still ran: {text}");
-    assert!(text.contains("[skip] AssumeRoleWithWebIdentity not tried"), "{text}");
+    assert!(
+        text.contains("[ok]   expiry:"),
+        "token checks still ran: {text}"
+    );
+    assert!(
+        text.contains("[skip] AssumeRoleWithWebIdentity not tried"),
+        "{text}"
+    );
     assert_eq!(env.assume_calls(), 0);
 }
 
@@ -262,4 +307,3 @@ fn outside_any_ci_doctor_says_what_to_add() {
     assert!(text.contains("[FAIL] no OIDC token source found"), "{text}");
     assert!(text.contains("id_tokens"), "{text}");
 }
-

@@ -20,7 +20,15 @@ fn the_child_gets_fresh_credentials_and_no_profile_or_stale_keys() {
         .set("AWS_SESSION_TOKEN", "stale-session");
     let out = env
         .cmd()
-        .args(["exec", "--role-arn", ROLE, "--region", "eu-west-1", "--", "env"])
+        .args([
+            "exec",
+            "--role-arn",
+            ROLE,
+            "--region",
+            "eu-west-1",
+            "--",
+            "env",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -30,7 +38,10 @@ fn the_child_gets_fresh_credentials_and_no_profile_or_stale_keys() {
             .find_map(|l| l.strip_prefix(&format!("{name}=")))
             .map(str::to_string)
     };
-    assert!(var("AWS_ACCESS_KEY_ID").unwrap().starts_with("ASIA"), "{text}");
+    assert!(
+        var("AWS_ACCESS_KEY_ID").unwrap().starts_with("ASIA"),
+        "{text}"
+    );
     assert!(!var("AWS_SECRET_ACCESS_KEY").unwrap().is_empty());
     let session = var("AWS_SESSION_TOKEN").unwrap();
     assert!(!session.is_empty() && session != "stale-session");
@@ -41,7 +52,11 @@ fn the_child_gets_fresh_credentials_and_no_profile_or_stale_keys() {
     assert_eq!(var("AWS_PROFILE"), None, "AWS_PROFILE would loop back");
     assert_eq!(var("AWS_DEFAULT_PROFILE"), None);
     assert!(!text.contains("AKIASTALESTALESTALE"));
-    assert_eq!(var("CI_JOB_ID").as_deref(), Some("1001"), "the rest is inherited");
+    assert_eq!(
+        var("CI_JOB_ID").as_deref(),
+        Some("1001"),
+        "the rest is inherited"
+    );
     assert_eq!(stderr(&out), "", "nothing on stderr, and so no secret");
 }
 
@@ -82,10 +97,22 @@ fn the_childs_exit_status_is_ours() {
     assert_eq!(out.status.code(), Some(7));
     let out = env
         .cmd()
-        .args(["exec", "--role-arn", ROLE, "--", "sh", "-c", "kill -KILL $$"])
+        .args([
+            "exec",
+            "--role-arn",
+            ROLE,
+            "--",
+            "sh",
+            "-c",
+            "kill -KILL $$",
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(128 + 9), "killed by SIGKILL: 128 + 9");
+    assert_eq!(
+        out.status.code(),
+        Some(128 + 9),
+        "killed by SIGKILL: 128 + 9"
+    );
 }
 
 /// Waits (generously) for a file the child writes once its trap is set.
@@ -123,7 +150,11 @@ fn forwards(signal: libc::c_int, name: &str) {
         std::fs::read_to_string(&mark).unwrap().trim(),
         format!("got {name}")
     );
-    assert_eq!(status.code(), Some(3), "aws-ci-creds exits with the child's status");
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "aws-ci-creds exits with the child's status"
+    );
 }
 
 #[test]
@@ -146,7 +177,10 @@ fn an_unknown_command_is_a_usage_error_that_names_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("`no-such-command-here` was not found"), "{err}");
+    assert!(
+        err.contains("`no-such-command-here` was not found"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -75,13 +75,19 @@ fn a_missing_config_file_and_directory_are_created_private() {
     let file = dir.join("config");
     assert_eq!(
         read(&file),
-        format!("[profile ci]\ncredential_process = {} --role-arn {ROLE}\n", exe())
+        format!(
+            "[profile ci]\ncredential_process = {} --role-arn {ROLE}\n",
+            exe()
+        )
     );
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&file), 0o600);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("added [profile ci]"), "{text}");
-    assert!(text.contains("aws --profile ci sts get-caller-identity"), "{text}");
+    assert!(
+        text.contains("aws --profile ci sts get-caller-identity"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -159,8 +165,14 @@ fn dry_run_prints_the_new_file_and_writes_nothing() {
     let out = setup(&env, &["--dry-run"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(printed.starts_with("# AWS config, hand-written\n"), "{printed}");
-    assert!(printed.contains(&format!("credential_process = {} --role-arn {ROLE}\n", exe())));
+    assert!(
+        printed.starts_with("# AWS config, hand-written\n"),
+        "{printed}"
+    );
+    assert!(printed.contains(&format!(
+        "credential_process = {} --role-arn {ROLE}\n",
+        exe()
+    )));
     assert!(printed.contains("[sso-session my-sso]"));
     assert_eq!(read(&path), RICH, "the file is untouched");
 }
@@ -180,7 +192,10 @@ fn only_the_options_given_go_into_the_profile_and_never_a_token() {
         )),
         "{text}"
     );
-    assert!(!text.contains("--duration"), "settings from the environment stay there");
+    assert!(
+        !text.contains("--duration"),
+        "settings from the environment stay there"
+    );
     assert!(!text.contains(&token));
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&token));
 
@@ -278,7 +293,10 @@ fn shadowing_keys_in_the_profile_are_warned_about() {
     let err = stderr(&out);
     assert!(err.contains("`role_arn`"), "{err}");
     assert!(err.contains("`source_profile`"), "{err}");
-    assert!(read(&path).contains("role_arn = arn:aws:iam::1:role/x\n"), "left as it was");
+    assert!(
+        read(&path).contains("role_arn = arn:aws:iam::1:role/x\n"),
+        "left as it was"
+    );
 }
 
 /// The AWS CLI on this machine, runnable from the sealed environment, if there is one.
@@ -316,13 +334,22 @@ fn the_aws_cli_uses_the_profile() {
         .arg("--version")
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("note: the AWS CLI does not run in a sealed environment; the CLI check is skipped");
+        eprintln!(
+            "note: the AWS CLI does not run in a sealed environment; the CLI check is skipped"
+        );
         return;
     }
     let out = std::process::Command::new(&aws)
         .env_clear()
         .envs(env_pairs(&env))
-        .args(["--profile", "ci", "sts", "get-caller-identity", "--output", "json"])
+        .args([
+            "--profile",
+            "ci",
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "json",
+        ])
         .current_dir(env.dir.path())
         .output()
         .unwrap();

@@ -61,12 +61,21 @@ fn check_scope(sub: &str, scope: &str, op: &str, admitted: &[&str], refused: &[&
     let p = policy(&by_hand(sub, Some(scope), &[]));
     let (got_op, pattern) = sub_condition(&p, "gitlab.example.com");
     assert_eq!(got_op, op, "{sub} --scope {scope}: {pattern}");
-    assert!(admits(&got_op, &pattern, sub), "{pattern} must admit its own subject {sub}");
+    assert!(
+        admits(&got_op, &pattern, sub),
+        "{pattern} must admit its own subject {sub}"
+    );
     for s in admitted {
-        assert!(admits(&got_op, &pattern, s), "--scope {scope}: {pattern} should admit {s}");
+        assert!(
+            admits(&got_op, &pattern, s),
+            "--scope {scope}: {pattern} should admit {s}"
+        );
     }
     for s in refused {
-        assert!(!admits(&got_op, &pattern, s), "--scope {scope}: {pattern} must refuse {s}");
+        assert!(
+            !admits(&got_op, &pattern, s),
+            "--scope {scope}: {pattern} must refuse {s}"
+        );
     }
 }
 
@@ -86,7 +95,13 @@ fn gitlab_scopes_admit_exactly_what_they_say() {
         &[],
         &[other_ref, tag, sibling, upper],
     );
-    check_scope(GOOD_SUB, "branch", "StringEquals", &[], &[other_ref, tag, sibling]);
+    check_scope(
+        GOOD_SUB,
+        "branch",
+        "StringEquals",
+        &[],
+        &[other_ref, tag, sibling],
+    );
     check_scope(
         GOOD_SUB,
         "project",
@@ -145,10 +160,25 @@ fn buildkite_defaults_to_the_ref_because_its_subject_names_the_commit() {
     let (op, pattern) = sub_condition(&p, "gitlab.example.com");
     assert_eq!(
         (op.as_str(), pattern.as_str()),
-        ("StringLike", "organization:acme:pipeline:app:ref:refs/heads/main:*")
+        (
+            "StringLike",
+            "organization:acme:pipeline:app:ref:refs/heads/main:*"
+        )
     );
-    check_scope(BK, "branch", "StringLike", &[next_commit], &[other_ref, other_pipe]);
-    check_scope(BK, "project", "StringLike", &[next_commit, other_ref], &[other_pipe]);
+    check_scope(
+        BK,
+        "branch",
+        "StringLike",
+        &[next_commit],
+        &[other_ref, other_pipe],
+    );
+    check_scope(
+        BK,
+        "project",
+        "StringLike",
+        &[next_commit, other_ref],
+        &[other_pipe],
+    );
     check_scope(BK, "org", "StringLike", &[other_pipe], &[other_org]);
     check_scope(BK, "exact", "StringEquals", &[], &[next_commit]);
 }
@@ -162,8 +192,20 @@ fn circleci_defaults_to_the_project_because_its_subject_names_the_user() {
         sub_condition(&p, "gitlab.example.com"),
         ("StringLike".into(), "org/o-1/project/p-1/*".into())
     );
-    check_scope(CIRCLE, "project", "StringLike", &[other_user], &[other_project]);
-    check_scope(CIRCLE, "org", "StringLike", &[other_project], &["org/o-12/project/p-1/user/u-1"]);
+    check_scope(
+        CIRCLE,
+        "project",
+        "StringLike",
+        &[other_user],
+        &[other_project],
+    );
+    check_scope(
+        CIRCLE,
+        "org",
+        "StringLike",
+        &[other_project],
+        &["org/o-12/project/p-1/user/u-1"],
+    );
     let out = by_hand(CIRCLE, Some("branch"), &[]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -172,7 +214,11 @@ fn circleci_defaults_to_the_project_because_its_subject_names_the_user() {
 fn a_scope_the_subject_cannot_express_is_a_usage_error_naming_the_possible_ones() {
     let out = by_hand(GOOD_SUB, Some("tag"), &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("this job runs on a branch"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("this job runs on a branch"),
+        "{}",
+        stderr(&out)
+    );
     assert!(out.stdout.is_empty(), "no policy printed");
 
     let envn = "repo:octo-org/octo-repo:environment:prod";
@@ -192,7 +238,11 @@ fn an_unknown_subject_format_only_gets_exact_unless_any_subject_is_allowed() {
     );
     let out = by_hand(sub, Some("project"), &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--allow-any-subject"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--allow-any-subject"),
+        "{}",
+        stderr(&out)
+    );
     assert!(out.stdout.is_empty());
 
     let out = by_hand(sub, Some("project"), &["--allow-any-subject"]);
@@ -201,7 +251,11 @@ fn an_unknown_subject_format_only_gets_exact_unless_any_subject_is_allowed() {
         sub_condition(&p, "gitlab.example.com"),
         ("StringLike".into(), "*".into())
     );
-    assert!(stderr(&out).contains("trusts every subject"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("trusts every subject"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -228,7 +282,10 @@ fn the_policy_for_the_current_token_names_its_provider_audience_and_subject() {
         st["Condition"]["StringEquals"][format!("{key}:aud")],
         "sts.amazonaws.com"
     );
-    assert_eq!(sub_condition(&p, &key), ("StringEquals".into(), GOOD_SUB.into()));
+    assert_eq!(
+        sub_condition(&p, &key),
+        ("StringEquals".into(), GOOD_SUB.into())
+    );
     let err = stderr(&out);
     assert!(
         err.contains(&format!(
@@ -278,7 +335,13 @@ fn a_missing_or_malformed_account_id_is_a_usage_error() {
     let env = TestEnv::new();
     let out = env
         .cmd()
-        .args(["trust-policy", "--issuer", "https://x", "--subject", GOOD_SUB])
+        .args([
+            "trust-policy",
+            "--issuer",
+            "https://x",
+            "--subject",
+            GOOD_SUB,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -288,7 +351,15 @@ fn a_missing_or_malformed_account_id_is_a_usage_error() {
     let env = TestEnv::new();
     let out = env
         .cmd()
-        .args(["trust-policy", "--account-id", "12345", "--issuer", "https://x", "--subject", GOOD_SUB])
+        .args([
+            "trust-policy",
+            "--account-id",
+            "12345",
+            "--issuer",
+            "https://x",
+            "--subject",
+            GOOD_SUB,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -304,13 +375,21 @@ fn the_strict_emulator_accepts_the_group_policy_for_a_sibling_project_and_refuse
     let mut claims = env.gitlab_claims();
     claims["sub"] = "project_path:group/sibling:ref_type:branch:ref:main".into();
     env.gitlab_job("AWS_ID_TOKEN", claims);
-    let out = env.cmd().args(["--role-arn", ROLE, "--no-cache"]).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["--role-arn", ROLE, "--no-cache"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 
     let mut claims = env.gitlab_claims();
     claims["sub"] = "project_path:other/project:ref_type:branch:ref:main".into();
     env.gitlab_job("AWS_ID_TOKEN", claims);
-    let out = env.cmd().args(["--role-arn", ROLE, "--no-cache"]).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["--role-arn", ROLE, "--no-cache"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
 }
 
@@ -320,10 +399,20 @@ fn in_a_github_job_the_token_is_requested_and_its_subject_used() {
     env.github_job();
     env.emu
         .set_github_claims(serde_json::json!({"sub": GH, "repository": "octo-org/octo-repo"}));
-    let key = env.emu.issuer_url().trim_start_matches("http://").to_string();
+    let key = env
+        .emu
+        .issuer_url()
+        .trim_start_matches("http://")
+        .to_string();
     let out = env
         .cmd()
-        .args(["trust-policy", "--account-id", ACCOUNT, "--scope", "project"])
+        .args([
+            "trust-policy",
+            "--account-id",
+            ACCOUNT,
+            "--scope",
+            "project",
+        ])
         .output()
         .unwrap();
     let p = policy(&out);
