@@ -493,6 +493,12 @@ mod tests {
     }
 
     #[test]
+    fn the_default_profile_is_the_default_section() {
+        let e = edit_profile("[default]\nregion = x\n", "default", &cp("y"));
+        assert_eq!(e.text, "[default]\nregion = x\ncredential_process = y\n");
+    }
+
+    #[test]
     fn values_that_parsers_would_cut_are_refused() {
         assert!(command_line(&["a #b".into()]).is_err());
         assert!(command_line(&["a\nb".into()]).is_err());

@@ -307,3 +307,20 @@ fn outside_any_ci_doctor_says_what_to_add() {
     assert!(text.contains("[FAIL] no OIDC token source found"), "{text}");
     assert!(text.contains("id_tokens"), "{text}");
 }
+
+#[test]
+fn in_a_github_job_doctor_requests_a_token_and_checks_it() {
+    let mut env = TestEnv::new();
+    env.github_job();
+    let out = doctor(&env, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = json_report(&out);
+    assert_eq!(
+        check(&r, "ci")["summary"],
+        "CI: GitHub Actions (GITHUB_ACTIONS is set)"
+    );
+    assert_eq!(check(&r, "token")["status"], "pass");
+    assert_eq!(check(&r, "caller_identity")["status"], "pass");
+    assert_eq!(r["claims"]["job"]["run_id"], "555");
+    assert_eq!(env.emu.github_audiences(), vec!["sts.amazonaws.com"]);
+}
