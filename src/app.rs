@@ -26,6 +26,11 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
         }
         Some(Command::Cache(args)) => commands::cache::run(ctx, &args),
         Some(Command::Demo) => commands::demo::run(ctx),
+        Some(Command::Doctor(args)) => commands::doctor::run(ctx, &args, cli.verbose),
+        Some(Command::TrustPolicy(args)) => commands::trust_policy::run(ctx, &args, cli.verbose),
+        Some(Command::Setup(args)) => commands::setup::run(ctx, &args, cli.verbose),
+        Some(Command::Exec(args)) => commands::exec::run(ctx, &args, cli.verbose),
+        Some(Command::Completions(args)) => commands::completions::run(ctx, &args),
     }
 }
 

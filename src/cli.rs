@@ -63,6 +63,104 @@ pub enum Command {
     Cache(CacheArgs),
     /// Run the whole flow offline: local OIDC issuer, STS emulator, a real AWS SDK client.
     Demo,
+    /// Check this job's set-up step by step: CI, token claims, audience, expiry, the exchange.
+    Doctor(DoctorArgs),
+    /// Print an IAM trust policy (JSON) that lets this job's token assume a role.
+    TrustPolicy(TrustPolicyArgs),
+    /// Add or update a profile in the AWS config file that runs aws-ci-creds.
+    Setup(SetupArgs),
+    /// Run a command with AWS credentials in its environment.
+    Exec(ExecArgs),
+    /// Print shell completions: bash, zsh, fish, powershell, elvish.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// One machine-readable JSON document instead of the report
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How wide the trust policy's `sub` condition is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scope {
+    /// This exact subject (this ref, environment or pull request)
+    Exact,
+    /// This project, any job on this branch
+    Branch,
+    /// This project, any job on this tag
+    Tag,
+    /// This project, any ref
+    Project,
+    /// Any project of this group or organisation
+    Group,
+    /// Same as group
+    Org,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustPolicyArgs {
+    /// The AWS account that owns the role and the IAM OIDC provider [default: from --role-arn]
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// The token issuer URL, instead of reading the job's token (with --subject)
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// The token subject (`sub`), instead of reading the job's token (with --issuer)
+    #[arg(long, value_name = "SUB")]
+    pub subject: Option<String>,
+
+    /// Which jobs the policy trusts [default: the narrowest useful for the CI]
+    #[arg(long, value_enum, value_name = "SCOPE")]
+    pub scope: Option<Scope>,
+
+    /// AWS partition of the provider ARN: aws, aws-cn, aws-us-gov [default: from --role-arn, else aws]
+    #[arg(long, value_name = "NAME")]
+    pub partition: Option<String>,
+
+    /// Allow a policy whose `sub` condition matches every subject of the issuer
+    #[arg(long)]
+    pub allow_any_subject: bool,
+
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// The profile to add or update: `aws --profile NAME`, Terraform's `profile = "NAME"`
+    #[arg(long, value_name = "NAME")]
+    pub profile: String,
+
+    /// Print the whole new config file instead of writing it
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// The options of credential mode, shared by the subcommands that obtain credentials.

@@ -38,14 +38,19 @@ impl Prepared {
     }
 }
 
-/// Detects the source, reads a local token, checks it and settles the request. No network.
-pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
-    if ctx.diag.verbose() > 0 {
-        for line in cfg.describe() {
-            ctx.diag.info(line);
-        }
-    }
-    let role = cfg.require_role()?.clone();
+/// The job's token source, why it was chosen, and the token when the source has it locally.
+pub struct Detected {
+    pub source: Box<dyn TokenSource>,
+    /// Why detection picked this source ("GITLAB_CI=true").
+    pub why: String,
+    /// The token, when the source has it locally.
+    pub token: Option<Token>,
+    /// Identifies the job's token in the cache key.
+    pub job: String,
+}
+
+/// Detects the token source and reads a local token. No network, no checks on the claims.
+pub fn detect_token(ctx: &Ctx, cfg: &Config) -> Result<Detected, Error> {
     let (source, why) = source::detect(cfg, &ctx.env)?;
     ctx.diag.info(format!(
         "token source: {} (chosen because {why})",
@@ -78,6 +83,25 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
         }
         Acquired::OnRequest { job } => (None, job),
     };
+    Ok(Detected {
+        source,
+        why,
+        token,
+        job,
+    })
+}
+
+/// Detects the source, reads a local token, checks it and settles the request. No network.
+pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
+    if ctx.diag.verbose() > 0 {
+        for line in cfg.describe() {
+            ctx.diag.info(line);
+        }
+    }
+    let role = cfg.require_role()?.clone();
+    let Detected {
+        source, token, job, ..
+    } = detect_token(ctx, cfg)?;
     if let Some(t) = &token {
         let c = &t.claims;
         ctx.diag.info(format!(
@@ -99,18 +123,38 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
             )));
         }
     }
+    let request = assume_request(
+        ctx,
+        cfg,
+        role,
+        source.as_ref(),
+        token.as_ref().map(|t| &t.claims),
+    );
+    Ok(Prepared {
+        source,
+        token,
+        job,
+        request,
+    })
+}
+
+/// The `AssumeRoleWithWebIdentity` request for this role and job (session name from the job).
+pub fn assume_request(
+    ctx: &Ctx,
+    cfg: &Config,
+    role: crate::config::RoleArn,
+    source: &dyn TokenSource,
+    claims: Option<&Claims>,
+) -> AssumeRequest {
     let session_name = match &cfg.session_name {
         Some(s) => s.value.clone(),
-        None => {
-            let claims = token.as_ref().map(|t| &t.claims);
-            source
-                .session_name(claims)
-                .or_else(|| claims.and_then(source::session_name_from_claims))
-                .unwrap_or_else(|| source::fallback_session_name(claims, ctx.clock.now()))
-        }
+        None => source
+            .session_name(claims)
+            .or_else(|| claims.and_then(source::session_name_from_claims))
+            .unwrap_or_else(|| source::fallback_session_name(claims, ctx.clock.now())),
     };
     ctx.diag.info(format!("session name: {session_name}"));
-    let request = AssumeRequest {
+    AssumeRequest {
         role,
         session_name,
         duration_seconds: cfg.duration_seconds.value,
@@ -118,13 +162,40 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
         policy_arns: cfg.policy_arns.clone(),
         endpoint: cfg.sts_endpoint.value.clone(),
         region: cfg.region.value.clone(),
-    };
-    Ok(Prepared {
-        source,
-        token,
-        job,
-        request,
+    }
+}
+
+/// A token from a source that mints them on request (GitHub), within `--timeout`. Network.
+pub fn mint(ctx: &Ctx, cfg: &Config, source: &dyn TokenSource) -> Result<Token, Error> {
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let http = http::Client::new(cfg.timeout.value)?;
+        ctx.diag.info(format!(
+            "requesting a token from {} (audience {})",
+            source.describe(),
+            cfg.audience.value
+        ));
+        match tokio::time::timeout(cfg.timeout.value, source.mint(&http, &cfg.audience.value)).await
+        {
+            Ok(result) => result,
+            Err(_) => Err(Error::unavailable(
+                crate::error::Message::new(format!(
+                    "{} did not answer within --timeout ({})",
+                    source.describe(),
+                    sts::human_duration(cfg.timeout.value.as_secs() as i64)
+                ))
+                .fix("retry the job; raise --timeout if the network is slow"),
+                None,
+            )),
+        }
     })
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("could not start the async runtime", e))
 }
 
 /// Credentials for the configured role: from the cache when fresh, else from STS.
@@ -334,10 +405,7 @@ pub fn exchange(
     request: &AssumeRequest,
     started: Instant,
 ) -> Result<(Credentials, Token), Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal("could not start the async runtime", e))?;
+    let runtime = runtime()?;
     let remaining = cfg.timeout.value.saturating_sub(started.elapsed());
     runtime.block_on(async {
         let deadline = tokio::time::Instant::now() + remaining;

@@ -2,5 +2,10 @@
 //! returns the exit code or an [`crate::error::Error`].
 
 pub mod cache;
+pub mod completions;
 pub mod credentials;
 pub mod demo;
+pub mod doctor;
+pub mod exec;
+pub mod setup;
+pub mod trust_policy;

@@ -23,6 +23,8 @@ mod http;
 mod issuer;
 mod jwt;
 mod sts;
+/// IAM `StringLike`, as the emulator evaluates trust policies (for tests of generated policies).
+pub use sts::string_like;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};

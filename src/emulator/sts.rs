@@ -234,7 +234,7 @@ fn dispatch(
 }
 
 /// IAM `StringLike`: `*` matches any run of characters, `?` exactly one; case-sensitive.
-pub(crate) fn string_like(pattern: &str, value: &str) -> bool {
+pub fn string_like(pattern: &str, value: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let v: Vec<char> = value.chars().collect();
     let (mut pi, mut vi) = (0usize, 0usize);

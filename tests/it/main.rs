@@ -6,3 +6,8 @@ mod support;
 mod ci_sources;
 mod credential_mode;
 mod demo;
+mod doctor;
+mod exec;
+mod manual;
+mod setup;
+mod trust_policy;

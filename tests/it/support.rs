@@ -137,6 +137,19 @@ impl TestEnv {
         cmd
     }
 
+    /// The same, as a plain `std::process::Command` (for tests that need the child's pid).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("aws-ci-creds"));
+        cmd.env_clear();
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd.current_dir(self.dir.path());
+        cmd.stdin(std::process::Stdio::null());
+        cmd
+    }
+
     pub fn assume_calls(&self) -> usize {
         self.emu.sts_calls("AssumeRoleWithWebIdentity")
     }

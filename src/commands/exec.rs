@@ -1,0 +1,159 @@
+//! `aws-ci-creds exec -- CMD [ARGS…]`: runs a command with the credentials in its environment,
+//! for tools that cannot run a `credential_process`.
+//!
+//! The child gets `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+//! `AWS_CREDENTIAL_EXPIRATION` (and `AWS_REGION` when a region was given), loses `AWS_PROFILE` (a
+//! profile that runs aws-ci-creds would otherwise loop back) and any older static keys. This is
+//! one of the few places a secret leaves the process, by design.
+//!
+//! SIGINT and SIGTERM sent to aws-ci-creds are forwarded to the child, and aws-ci-creds exits
+//! with the child's status (128 + the signal's number when a signal ended it). A command that
+//! cannot be started is a usage error (exit 2).
+
+use std::ffi::OsStr;
+use std::process::{Child, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::cli::ExecArgs;
+use crate::commands::credentials;
+use crate::config::{Config, Origin};
+use crate::context::Ctx;
+use crate::error::{Error, Message};
+use crate::exit_code::ExitCode;
+
+/// Variables the child must not inherit: a profile would loop back, stale keys would win.
+const REMOVED: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+];
+
+pub fn run(ctx: &Ctx, args: &ExecArgs, verbose: u8) -> Result<ExitCode, Error> {
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(Error::usage(
+            "exec needs a command to run",
+            "aws-ci-creds exec [options] -- terraform apply",
+        ));
+    };
+    let cfg = Config::resolve(&args.credentials, &ctx.env, verbose)?;
+    let creds = credentials::obtain(ctx, &cfg)?;
+
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(rest).env_clear();
+    for (name, value) in ctx.env.iter_os() {
+        if !REMOVED.iter().any(|r| OsStr::new(r) == name) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose())
+        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose())
+        .env("AWS_SESSION_TOKEN", creds.session_token.expose())
+        .env(
+            "AWS_CREDENTIAL_EXPIRATION",
+            creds
+                .expiration
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+    if cfg.region.origin != Origin::Default {
+        cmd.env("AWS_REGION", &cfg.region.value);
+    }
+
+    forward::install()?;
+    let shown = program.to_string_lossy();
+    ctx.diag.info(format!("running {shown}"));
+    let mut child = cmd.spawn().map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::NotFound => format!("the command `{shown}` was not found"),
+            std::io::ErrorKind::PermissionDenied => {
+                format!("the command `{shown}` cannot be executed (permission denied)")
+            }
+            _ => format!("the command `{shown}` could not be started: {e}"),
+        };
+        Error::Usage(Message::new(what).fix(
+            "check the name and PATH; exec runs the command directly, not through a shell: use `-- sh -c '…'` for shell syntax",
+        ))
+    })?;
+    let status = forward::wait(&mut child)
+        .map_err(|e| Error::internal(format!("could not wait for `{shown}`"), e))?;
+    std::process::exit(child_exit_code(status))
+}
+
+/// The child's exit code, or 128 + the signal that ended it (the shell's convention).
+pub fn child_exit_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => 128 + signal,
+        (None, None) => 1,
+    }
+}
+
+/// Signal forwarding: handlers record SIGINT/SIGTERM, the wait loop sends them on.
+mod forward {
+    use super::*;
+
+    static INT: AtomicBool = AtomicBool::new(false);
+    static TERM: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+        // A Ctrl-C or Ctrl-\ from the terminal goes to the whole foreground process group, the
+        // child included: forwarding it too would deliver it twice.
+        #[cfg(target_os = "linux")]
+        // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
+        if !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL {
+            return;
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = info;
+        match sig {
+            libc::SIGINT => INT.store(true, Ordering::SeqCst),
+            libc::SIGTERM => TERM.store(true, Ordering::SeqCst),
+            _ => {}
+        }
+    }
+
+    pub fn install() -> Result<(), Error> {
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: a zeroed sigaction is valid; the handler only stores to atomics, which is
+            // async-signal-safe.
+            let rc = unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal
+                    as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+                    as usize;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(sig, &action, std::ptr::null_mut())
+            };
+            if rc != 0 {
+                return Err(Error::internal(
+                    "could not install the signal handlers",
+                    std::io::Error::last_os_error(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the child, forwarding the signals received meanwhile.
+    pub fn wait(child: &mut Child) -> std::io::Result<ExitStatus> {
+        let pid = child.id() as libc::pid_t;
+        loop {
+            for (flag, sig) in [(&INT, libc::SIGINT), (&TERM, libc::SIGTERM)] {
+                if flag.swap(false, Ordering::SeqCst) {
+                    // SAFETY: plain kill(2) on our own child, which has not been reaped yet.
+                    unsafe { libc::kill(pid, sig) };
+                }
+            }
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
