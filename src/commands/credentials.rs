@@ -116,9 +116,11 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
     let key = cache_key(cfg, &prepared);
     let margin = cache::refresh_margin(cfg.cache.refresh_margin.value, cfg.duration_seconds.value);
 
+    // An entry inside the refresh margin: refreshed, but served if STS cannot be reached.
+    let mut stale: Option<Credentials> = None;
     if let Some(creds) = cache
         .as_ref()
-        .and_then(|c| fresh_entry(ctx, c, &key, margin, "cache hit"))
+        .and_then(|c| fresh_entry(ctx, c, &key, margin, "cache hit", &mut stale))
     {
         return Ok(creds);
     }
@@ -137,19 +139,36 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
     let after_wait = "cache hit after waiting for another run";
     if let Some(creds) = cache
         .as_ref()
-        .and_then(|c| fresh_entry(ctx, c, &key, margin, after_wait))
+        .and_then(|c| fresh_entry(ctx, c, &key, margin, after_wait, &mut stale))
     {
         return Ok(creds);
     }
 
-    let (creds, token) = exchange(
+    let (creds, token) = match exchange(
         ctx,
         cfg,
         prepared.source.as_ref(),
         prepared.token,
         &prepared.request,
         started,
-    )?;
+    ) {
+        Ok(exchanged) => exchanged,
+        Err(error @ Error::Unavailable { .. }) => {
+            let now = ctx.clock.now();
+            return match stale.filter(|c| c.remaining(now) > chrono::Duration::zero()) {
+                Some(creds) => {
+                    ctx.diag.warn(format!(
+                        "could not refresh the cached credentials ({}); serving them for the {} they have left",
+                        error.message().what,
+                        sts::human_duration(creds.remaining(now).num_seconds())
+                    ));
+                    Ok(creds)
+                }
+                None => Err(error),
+            };
+        }
+        Err(error) => return Err(error),
+    };
 
     if let Some(cache) = &cache {
         let claims = &token.claims;
@@ -238,6 +257,7 @@ fn fresh_entry(
     key: &CacheKey,
     margin: chrono::Duration,
     what: &str,
+    stale: &mut Option<Credentials>,
 ) -> Option<Credentials> {
     let now = ctx.clock.now();
     match cache.lookup(key, now, margin) {
@@ -259,6 +279,7 @@ fn fresh_entry(
                 sts::human_duration(entry.credentials.remaining(now).num_seconds()),
                 sts::human_duration(margin.num_seconds())
             ));
+            *stale = Some(entry.credentials);
             None
         }
         Lookup::Miss => {
