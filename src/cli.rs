@@ -39,7 +39,6 @@ fn after_help() -> String {
     name = "aws-ci-creds",
     version = crate::VERSION,
     after_help = after_help(),
-    args_conflicts_with_subcommands = true,
     max_term_width = 100
 )]
 pub struct Cli {
@@ -171,7 +170,33 @@ pub enum CacheAction {
 impl Cli {
     /// Parses these arguments (the first is the program name); clap prints help and errors itself.
     pub fn parse_from_args(args: impl IntoIterator<Item = OsString>) -> Cli {
-        <Cli as Parser>::parse_from(args)
+        Cli::try_parse_from_args(args).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses, refusing credential-mode options next to a subcommand. (clap's
+    /// `args_conflicts_with_subcommands` would also refuse the global `-v` before a subcommand,
+    /// as in `aws-ci-creds -v cache list`.)
+    pub fn try_parse_from_args(
+        args: impl IntoIterator<Item = OsString>,
+    ) -> Result<Cli, clap::Error> {
+        use clap::FromArgMatches;
+        use clap::parser::ValueSource;
+        let mut cmd = command();
+        let matches = cmd.try_get_matches_from_mut(args)?;
+        if let Some((sub, _)) = matches.subcommand() {
+            let given = cmd.get_arguments().find(|a| {
+                !a.is_global_set()
+                    && matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+            });
+            if let Some(arg) = given {
+                let name = arg.get_long().unwrap_or(arg.get_id().as_str());
+                return Err(cmd.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("--{name} is an option of credential mode; it cannot be used with the `{sub}` subcommand"),
+                ));
+            }
+        }
+        Cli::from_arg_matches(&matches)
     }
 }
 
@@ -195,9 +220,28 @@ mod tests {
         assert_eq!(cli.credentials.role_arn.as_deref(), Some("x"));
     }
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from_args(args.iter().map(OsString::from))
+    }
+
     #[test]
     fn credential_flags_do_not_mix_with_subcommands() {
-        let parsed = <Cli as Parser>::try_parse_from(["aws-ci-creds", "--role-arn", "x", "demo"]);
-        assert!(parsed.is_err());
+        let err = parse(&["aws-ci-creds", "--role-arn", "x", "demo"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(err.to_string().contains("--role-arn"), "{err}");
+        assert!(parse(&["aws-ci-creds", "--no-cache", "cache", "list"]).is_err());
+    }
+
+    #[test]
+    fn verbose_is_accepted_before_and_after_a_subcommand() {
+        for args in [
+            &["aws-ci-creds", "-v", "cache", "list"][..],
+            &["aws-ci-creds", "cache", "list", "-v"],
+        ] {
+            let cli = parse(args).unwrap();
+            assert_eq!(cli.verbose, 1, "{args:?}");
+            assert!(cli.command.is_some());
+        }
+        assert_eq!(parse(&["aws-ci-creds", "-vv", "demo"]).unwrap().verbose, 2);
     }
 }
