@@ -3,4 +3,5 @@
 
 mod support;
 
+mod cache;
 mod credential_mode;
