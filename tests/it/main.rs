@@ -5,4 +5,5 @@ mod support;
 
 mod cache;
 mod credential_mode;
+mod sdk;
 mod secrets;
