@@ -256,7 +256,7 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
             if creds.remaining(ctx.clock.now()) > chrono::Duration::minutes(1) =>
         {
             ctx.diag.warn(format!(
-                "could not refresh ({}); serving cached credentials that expire in {}",
+                "could not refresh the cached credentials ({}); serving them for the {} they have left",
                 e.message().what,
                 sts::human_duration(creds.remaining(ctx.clock.now()).num_seconds())
             ));

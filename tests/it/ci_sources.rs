@@ -15,7 +15,7 @@ use crate::support::*;
 /// A role that trusts tokens for `aud` whose `sub` matches `sub_like`; the IAM OIDC provider
 /// lists `aud` (and sts.amazonaws.com) as client ids.
 fn env_for(aud: &str, sub_like: &str) -> TestEnv {
-    TestEnv::with_emulator(EmulatorConfig {
+    TestEnv::with_config(EmulatorConfig {
         roles: vec![RoleTrust {
             role_arn: ROLE.into(),
             audience: aud.into(),

@@ -3,11 +3,14 @@
 
 mod support;
 
+mod cache;
 mod ci_sources;
 mod credential_mode;
 mod demo;
 mod doctor;
 mod exec;
 mod manual;
+mod sdk;
+mod secrets;
 mod setup;
 mod trust_policy;

@@ -19,6 +19,8 @@ pub struct TestEnv {
     pub dir: tempfile::TempDir,
     pub emu: Emulator,
     vars: BTreeMap<String, String>,
+    /// The bearer the emulator's GitHub token endpoint requires; `github_job` sets it.
+    pub github_request_token: String,
 }
 
 impl TestEnv {
@@ -34,14 +36,15 @@ impl TestEnv {
     }
 
     pub fn with_roles(roles: Vec<RoleTrust>) -> TestEnv {
-        TestEnv::with_emulator(EmulatorConfig {
+        TestEnv::with_config(EmulatorConfig {
             roles,
             ..EmulatorConfig::default()
         })
     }
 
-    /// Any emulator set-up (e.g. other client ids on the IAM OIDC provider).
-    pub fn with_emulator(config: EmulatorConfig) -> TestEnv {
+    /// Like [`TestEnv::with_roles`], with every emulator setting chosen by the test.
+    pub fn with_config(config: EmulatorConfig) -> TestEnv {
+        let github_request_token = config.github_request_token.clone();
         let emu = Emulator::start(config).expect("emulator starts");
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
@@ -49,6 +52,7 @@ impl TestEnv {
             dir,
             emu,
             vars: BTreeMap::new(),
+            github_request_token,
         };
         let home = env.path("home");
         let cache = env.path("cache");
@@ -103,10 +107,11 @@ impl TestEnv {
     /// Makes this a GitHub Actions job that may request ID tokens from the emulator.
     pub fn github_job(&mut self) {
         let url = self.emu.github_token_request_url();
+        let bearer = self.github_request_token.clone();
         self.set("GITHUB_ACTIONS", "true")
             .set("CI", "true")
             .set("ACTIONS_ID_TOKEN_REQUEST_URL", &url)
-            .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "github-request-token")
+            .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &bearer)
             .set("GITHUB_RUN_ID", "555")
             .set("GITHUB_RUN_ATTEMPT", "2")
             .set("GITHUB_REPOSITORY", "octo-org/octo-repo")
@@ -126,20 +131,14 @@ impl TestEnv {
 
     /// The binary with exactly this environment (plus PATH) and no stdin.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("aws-ci-creds").expect("binary built");
-        cmd.env_clear();
-        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
-        for (k, v) in &self.vars {
-            cmd.env(k, v);
-        }
-        cmd.current_dir(self.dir.path());
+        let mut cmd = Command::from_std(self.std_cmd());
         cmd.write_stdin(Vec::new());
         cmd
     }
 
-    /// The same, as a plain `std::process::Command` (for tests that need the child's pid).
+    /// The same as [`TestEnv::cmd`], as a plain std command (for spawning, killing, parallel runs).
     pub fn std_cmd(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("aws-ci-creds"));
+        let mut cmd = std::process::Command::new(bin());
         cmd.env_clear();
         cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
         for (k, v) in &self.vars {
@@ -148,6 +147,37 @@ impl TestEnv {
         cmd.current_dir(self.dir.path());
         cmd.stdin(std::process::Stdio::null());
         cmd
+    }
+
+    /// Runs the binary with these arguments and returns what it did.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd().args(args).output().expect("binary runs")
+    }
+
+    /// The value this environment gives `name`, if any.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// The `<key>.json` entry files in the cache directory, sorted.
+    pub fn entry_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.cache_dir())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// The one entry file in the cache directory.
+    pub fn only_entry(&self) -> PathBuf {
+        let files = self.entry_files();
+        assert_eq!(files.len(), 1, "one cache entry: {files:?}");
+        files.into_iter().next().unwrap()
     }
 
     pub fn assume_calls(&self) -> usize {
@@ -181,6 +211,44 @@ pub fn process_json(stdout: &[u8]) -> Value {
     assert!(exp.ends_with('Z'), "Expiration in UTC with Z: {exp}");
     chrono::DateTime::parse_from_rfc3339(exp).expect("RFC 3339 Expiration");
     v
+}
+
+/// The built binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_aws-ci-creds"))
+}
+
+/// Asserts a failed run: this exit code, nothing on stdout, an `error:` line on stderr.
+/// Returns stderr.
+pub fn failed(out: &std::process::Output, code: i32) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "exit code; stderr:\n{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout stays empty on failure: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("aws-ci-creds: error: "), "{err}");
+    err
+}
+
+/// Asserts a successful run and returns its credential_process document.
+pub fn succeeded(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}; stderr:\n{}",
+        out.status.code(),
+        stderr(out)
+    );
+    process_json(&out.stdout)
+}
+
+/// Asserts that `text` contains each phrase.
+#[track_caller]
+pub fn says(text: &str, phrases: &[&str]) {
+    for p in phrases {
+        assert!(text.contains(p), "expected {p:?} in:\n{text}");
+    }
 }
 
 pub fn stderr(out: &std::process::Output) -> String {

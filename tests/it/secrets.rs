@@ -1,0 +1,338 @@
+//! The canary suite: tokens, the GitHub request token and the credentials STS hands out never
+//! reach stderr, listings, error messages or files outside the cache, on any path and at any
+//! verbosity.
+
+use std::path::{Path, PathBuf};
+
+use aws_ci_creds::emulator::{EmulatorConfig, Fault, RoleTrust};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A GitHub request token nobody could print by chance.
+const CANARY_BEARER: &str = "canary-gh-bearer-7QvX2mK9pLw4Rz8N";
+
+/// Secret strings that must never be shown.
+#[derive(Default, Clone)]
+struct Canaries(Vec<(String, String)>);
+
+impl Canaries {
+    fn add(&mut self, what: &str, value: &str) {
+        assert!(value.len() >= 16, "a canary too short to be unique: {what}");
+        self.0.push((what.to_string(), value.to_string()));
+    }
+
+    /// The token, and its payload and signature on their own (each unique to this token).
+    fn token(&mut self, token: &str) {
+        self.add("token", token);
+        let parts: Vec<&str> = token.split('.').collect();
+        self.add("token payload", parts[1]);
+        self.add("token signature", parts[2]);
+    }
+
+    fn credentials(&mut self, v: &Value) {
+        for field in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
+            self.add(field, v[field].as_str().unwrap());
+        }
+    }
+
+    #[track_caller]
+    fn assert_absent(&self, text: &str, context: &str) {
+        for (what, value) in &self.0 {
+            assert!(
+                !text.contains(value.as_str()),
+                "{what} leaked in {context}:\n{text}"
+            );
+        }
+    }
+}
+
+fn env_with_canary_bearer() -> TestEnv {
+    TestEnv::with_config(EmulatorConfig {
+        roles: vec![RoleTrust {
+            role_arn: ROLE.into(),
+            audience: "sts.amazonaws.com".into(),
+            subject_like: SUB_LIKE.into(),
+            max_session_seconds: 7200,
+        }],
+        github_request_token: CANARY_BEARER.into(),
+        ..Default::default()
+    })
+}
+
+/// A GitLab job whose token is a canary, with a first successful run whose credentials (now in
+/// the cache) are canaries too.
+fn gitlab_with_cached_credentials() -> (TestEnv, Canaries) {
+    let mut env = env_with_canary_bearer();
+    let mut canaries = Canaries::default();
+    canaries.add("GitHub request token", CANARY_BEARER);
+    canaries.token(&env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims()));
+    let out = env.run(&["-vv", "--role-arn", ROLE]);
+    let creds = succeeded(&out);
+    canaries.credentials(&creds);
+    canaries.assert_absent(&stderr(&out), "stderr of the first run");
+    (env, canaries)
+}
+
+/// Runs `args` quietly, with -v and with -vv: the exit code is `code` every time, and no canary
+/// is on stderr (nor on stdout, when the run failed).
+fn check(env: &TestEnv, canaries: &Canaries, args: &[&str], code: i32) {
+    for verbosity in [None, Some("-v"), Some("-vv")] {
+        let mut all: Vec<&str> = verbosity.into_iter().collect();
+        all.extend_from_slice(args);
+        let out = env.run(&all);
+        let context = format!("aws-ci-creds {}", all.join(" "));
+        assert_eq!(out.status.code(), Some(code), "{context}: {}", stderr(&out));
+        canaries.assert_absent(&stderr(&out), &format!("stderr of {context}"));
+        if code != 0 {
+            assert!(out.stdout.is_empty(), "{context}");
+        }
+    }
+    check_listings(env, canaries);
+    check_files(env, canaries);
+}
+
+fn check_listings(env: &TestEnv, canaries: &Canaries) {
+    for args in [
+        &["cache", "list"][..],
+        &["cache", "list", "--json"],
+        &["-vv", "cache", "list"],
+    ] {
+        let out = env.run(args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        canaries.assert_absent(&String::from_utf8_lossy(&out.stdout), "cache list");
+        canaries.assert_absent(&stderr(&out), "cache list stderr");
+    }
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let md = std::fs::symlink_metadata(entry.path()).unwrap();
+        if md.is_dir() {
+            walk(&entry.path(), files);
+        } else if md.is_file() {
+            files.push(entry.path());
+        }
+    }
+}
+
+/// Credentials are only in the cache directory; tokens only where the test put them.
+fn check_files(env: &TestEnv, canaries: &Canaries) {
+    let mut files = Vec::new();
+    walk(env.dir.path(), &mut files);
+    let cache = env.cache_dir();
+    for file in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        let written_by_test = file.starts_with(env.path("given"));
+        for (what, value) in &canaries.0 {
+            let is_credential = matches!(
+                what.as_str(),
+                "AccessKeyId" | "SecretAccessKey" | "SessionToken"
+            );
+            if (is_credential && file.starts_with(&cache)) || (!is_credential && written_by_test) {
+                continue;
+            }
+            assert!(
+                !text.contains(value.as_str()),
+                "{what} found in {}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// A file the test writes on purpose (token files), exempt from the file scan.
+fn given_token_file(env: &TestEnv, token: &str) -> String {
+    std::fs::create_dir_all(env.path("given")).unwrap();
+    env.token_file("given/token", token)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn success_and_cache_hits_show_no_secret_at_any_verbosity() {
+    let (env, canaries) = gitlab_with_cached_credentials();
+    check(&env, &canaries, &["--role-arn", ROLE], 0);
+    // The stale path (refresh, then a store) too.
+    let entry = env.only_entry();
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
+    let soon = chrono::Utc::now() + chrono::Duration::minutes(5);
+    v["credentials"]["expiration"] = soon.format("%Y-%m-%dT%H:%M:%SZ").to_string().into();
+    std::fs::write(&entry, serde_json::to_vec(&v).unwrap()).unwrap();
+    let out = env.run(&["-vv", "--role-arn", ROLE]);
+    succeeded(&out);
+    canaries.assert_absent(&stderr(&out), "stderr of a refresh");
+}
+
+#[test]
+fn github_runs_show_neither_the_request_token_nor_the_minted_token() {
+    let mut env = env_with_canary_bearer();
+    env.github_job();
+    let mut canaries = Canaries::default();
+    canaries.add("GitHub request token", CANARY_BEARER);
+    let out = env.run(&["-vv", "--role-arn", ROLE, "--no-cache"]);
+    canaries.credentials(&succeeded(&out));
+    canaries.assert_absent(&stderr(&out), "stderr");
+    check(&env, &canaries, &["--role-arn", ROLE], 0);
+    check(&env, &canaries, &["--role-arn", ROLE, "--no-cache"], 0);
+    // A refusal by the token endpoint, and an STS refusal of a minted token.
+    env.set(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "canary-wrong-bearer-5tG8hJ2k",
+    );
+    canaries.add("wrong request token", "canary-wrong-bearer-5tG8hJ2k");
+    check(&env, &canaries, &["--role-arn", ROLE, "--no-cache"], 3);
+    env.set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", CANARY_BEARER);
+    env.emu
+        .set_github_claims(json!({"sub": "repo:evil/fork:ref:refs/heads/main", "run_id": "9"}));
+    check(&env, &canaries, &["--role-arn", ROLE, "--no-cache"], 4);
+    env.emu.push_token_fault(Fault::Status(500));
+    env.emu.set_persistent_token_fault(Some(Fault::Hang));
+    check(
+        &env,
+        &canaries,
+        &["--role-arn", ROLE, "--no-cache", "--timeout", "2s"],
+        5,
+    );
+}
+
+#[test]
+fn token_errors_show_no_secret() {
+    let (mut env, mut canaries) = gitlab_with_cached_credentials();
+    // Two candidate variables.
+    canaries.token(&env.gitlab_job("SECOND_TOKEN", env.gitlab_claims()));
+    check(&env, &canaries, &["--role-arn", ROLE], 3);
+    env.unset("SECOND_TOKEN");
+    // Expired.
+    let expired = env.emu.mint_with_lifetime(env.gitlab_claims(), -60);
+    canaries.token(&expired);
+    env.set("AWS_ID_TOKEN", &expired);
+    check(&env, &canaries, &["--role-arn", ROLE], 3);
+    // Malformed: JWT-shaped with a bad payload, in a variable and in a file.
+    let malformed = "eyJhbGciOiJSUzI1NiJ9.canary~payload~9xQ2wE7rT.canary-signature-Lk3mN8bV";
+    canaries.add("malformed token", malformed);
+    canaries.add("malformed payload", "canary~payload~9xQ2wE7rT");
+    env.set("AWS_ID_TOKEN", malformed);
+    check(
+        &env,
+        &canaries,
+        &["--role-arn", ROLE, "--token-env", "AWS_ID_TOKEN"],
+        3,
+    );
+    let file = given_token_file(&env, "canary-not-a-jwt-at-all-4rT7yU");
+    canaries.add("file content", "canary-not-a-jwt-at-all-4rT7yU");
+    check(
+        &env,
+        &canaries,
+        &["--role-arn", ROLE, "--token-file", &file],
+        3,
+    );
+    // No token at all.
+    env.unset("AWS_ID_TOKEN");
+    check(&env, &canaries, &["--role-arn", ROLE], 3);
+}
+
+#[test]
+fn sts_refusals_show_no_secret() {
+    let (mut env, mut canaries) = gitlab_with_cached_credentials();
+    let refused = |env: &mut TestEnv, canaries: &mut Canaries, claims: Value, args: &[&str]| {
+        let token = env.emu.mint(claims);
+        canaries.token(&token);
+        env.set("AWS_ID_TOKEN", &token);
+        let mut all = vec!["--token-env", "AWS_ID_TOKEN"];
+        all.extend_from_slice(args);
+        check(env, canaries, &all, 4);
+    };
+    let mut other = env.gitlab_claims();
+    other["sub"] = "project_path:other/project:ref_type:branch:ref:main".into();
+    refused(&mut env, &mut canaries, other, &["--role-arn", ROLE]);
+    let unknown = json!({"iss": "https://unknown.example.com", "sub": GOOD_SUB});
+    refused(&mut env, &mut canaries, unknown, &["--role-arn", ROLE]);
+    let mut aud = env.gitlab_claims();
+    aud["aud"] = "https://gitlab.example.com".into();
+    refused(&mut env, &mut canaries, aud, &["--role-arn", ROLE]);
+    let claims = env.gitlab_claims();
+    refused(
+        &mut env,
+        &mut canaries,
+        claims,
+        &["--role-arn", ROLE, "--duration", "3h"],
+    );
+    // A forged signature.
+    let forged = env.emu.mint_forged(env.gitlab_claims());
+    canaries.token(&forged);
+    env.set("AWS_ID_TOKEN", &forged);
+    check(
+        &env,
+        &canaries,
+        &["--role-arn", ROLE, "--token-env", "AWS_ID_TOKEN"],
+        4,
+    );
+}
+
+#[test]
+fn usage_errors_show_no_secret_and_a_token_is_never_taken_as_an_argument() {
+    let (env, canaries) = gitlab_with_cached_credentials();
+    check(&env, &canaries, &["--role-arn", "deploy"], 2);
+    check(&env, &canaries, &[], 2);
+    check(
+        &env,
+        &canaries,
+        &["--role-arn", ROLE, "--duration", "10"],
+        2,
+    );
+
+    // A token where a variable name belongs: refused, and not echoed.
+    let token = env.var("AWS_ID_TOKEN").unwrap().to_string();
+    let out = env.run(&["--role-arn", ROLE, "--token-env", &token]);
+    let err = failed(&out, 2);
+    says(&err, &["--token-env was given a token", "variable's name"]);
+    canaries.assert_absent(&err, "stderr of --token-env <token>");
+    check(
+        &env,
+        &canaries,
+        &["--role-arn", ROLE, "--token-env", &token],
+        2,
+    );
+}
+
+#[test]
+fn unavailable_sts_shows_no_secret() {
+    let (env, canaries) = gitlab_with_cached_credentials();
+    let args = ["--role-arn", ROLE, "--no-cache", "--timeout", "2s"];
+    env.emu.set_persistent_fault(Some(Fault::Status(503)));
+    check(&env, &canaries, &args, 5);
+    env.emu.set_persistent_fault(Some(Fault::Truncated));
+    check(&env, &canaries, &args, 5);
+    env.emu.set_persistent_fault(Some(Fault::NotXml));
+    check(&env, &canaries, &args, 5);
+    env.emu.set_persistent_fault(Some(Fault::Hang));
+    check(&env, &canaries, &args, 5);
+    env.emu.set_persistent_fault(None);
+    let unreachable = [
+        "--role-arn",
+        ROLE,
+        "--sts-endpoint",
+        "http://127.0.0.1:1",
+        "--timeout",
+        "2s",
+    ];
+    check(&env, &canaries, &unreachable, 5);
+    // A retried transient failure, then success.
+    env.emu
+        .push_fault(Fault::sts_error("IDPCommunicationError", "try again"));
+    let out = env.run(&["-vv", "--role-arn", ROLE, "--no-cache"]);
+    succeeded(&out);
+    canaries.assert_absent(&stderr(&out), "stderr of a retried run");
+}
+
+#[test]
+fn the_cache_holds_credentials_but_never_the_token() {
+    let (env, canaries) = gitlab_with_cached_credentials();
+    let entry = std::fs::read_to_string(env.only_entry()).unwrap();
+    let token = env.var("AWS_ID_TOKEN").unwrap();
+    assert!(!entry.contains(token));
+    assert!(!entry.contains(token.split('.').nth(2).unwrap()));
+    check_files(&env, &canaries);
+}
