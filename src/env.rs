@@ -60,7 +60,8 @@ impl Env {
 
     /// True when the variable equals `value`, ignoring ASCII case (`TF_BUILD=True`, `GITLAB_CI=true`).
     pub fn is(&self, name: &str, value: &str) -> bool {
-        self.get(name).is_some_and(|v| v.eq_ignore_ascii_case(value))
+        self.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case(value))
     }
 
     /// Every set, UTF-8 variable, in name order.
@@ -73,7 +74,9 @@ impl Env {
 
     /// Every variable as the OS gave it, for building a child's environment.
     pub fn iter_os(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
-        self.vars.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str()))
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
     }
 }
 

@@ -1,12 +1,31 @@
 //! aws-ci-creds: a `credential_process` provider for CI jobs.
 //!
-//! A run takes the job's OIDC ID token, exchanges it with STS `AssumeRoleWithWebIdentity`, caches
-//! the temporary credentials on disk and prints the JSON the AWS SDKs expect. See
-//! `docs/` for the user guide and [`exit_code`] for the exit-code table.
+//! A run takes the job's OIDC ID token ([`source`]), exchanges it with STS
+//! `AssumeRoleWithWebIdentity` ([`sts`]), caches the temporary credentials on disk and prints the
+//! JSON the SDKs expect ([`output`]). Settings are resolved in [`config`]; failures are
+//! [`error::Error`]s with the exit codes of [`exit_code`]. See `docs/` for the user guide.
 
+pub mod app;
+#[cfg(unix)] // the cache relies on file ownership, modes, O_NOFOLLOW and flock
+pub mod cache;
+pub mod cli;
 pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod context;
 pub mod credentials;
+pub mod diag;
 pub mod env;
 pub mod error;
 pub mod exit_code;
+pub mod jwt;
+pub mod output;
+pub mod panic;
 pub mod secret;
+pub mod session;
+pub mod source;
+pub mod sts;
+
+/// The version `--version` prints: the crate version and, when built from git, the commit.
+/// Set by `build.rs`.
+pub const VERSION: &str = env!("AWS_CI_CREDS_VERSION");

@@ -58,7 +58,10 @@ mod tests {
 
     #[test]
     fn last_four_shows_only_the_tail() {
-        assert_eq!(Secret::new("ASIAEXAMPLE1234".to_string()).last_four(), "…1234");
+        assert_eq!(
+            Secret::new("ASIAEXAMPLE1234".to_string()).last_four(),
+            "…1234"
+        );
         assert_eq!(Secret::new("ab".to_string()).last_four(), "…ab");
     }
 }

@@ -1,0 +1,299 @@
+//! Cache keys: which identity an entry belongs to.
+//!
+//! The key is the SHA-256 (lower-case hex) of a versioned, length-prefixed encoding of every
+//! setting that changes which credentials STS would hand out. Length prefixes make the encoding
+//! unambiguous (`("ab", "c")` and `("a", "bc")` encode differently), and the version tag means a
+//! future change to the parts gives new keys instead of reusing old entries.
+
+use aws_lc_rs::digest;
+
+/// Bumped whenever the parts or their encoding change.
+const KEY_DOMAIN: &[u8] = b"aws-ci-creds cache key v1";
+
+/// Everything a cached session depends on. Two runs share an entry only when all parts are equal.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyParts<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub duration_seconds: u32,
+    /// The inline session policy, when one is passed to STS.
+    pub policy: Option<&'a str>,
+    /// Managed session policy ARNs, in the order they are passed to STS.
+    pub policy_arns: &'a [String],
+    pub sts_endpoint: &'a str,
+    pub region: &'a str,
+    /// The ID token's `iss`, `sub` and `aud` claims.
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub audience: &'a str,
+    /// What identifies the CI job (for example the pipeline and job ids).
+    pub job: &'a str,
+}
+
+/// A cache key: 64 lower-case hex digits, safe to use as a file name.
+#[derive(Clone, PartialEq, Eq, Debug, Hash)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    pub fn derive(parts: &KeyParts) -> CacheKey {
+        let digest = digest::digest(&digest::SHA256, &encode(parts));
+        CacheKey(hex(digest.as_ref()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The bytes that are hashed. Every variable-length field is preceded by its length, so no two
+/// different sets of parts share an encoding.
+fn encode(parts: &KeyParts) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    put_bytes(&mut out, KEY_DOMAIN);
+    put_bytes(&mut out, parts.role_arn.as_bytes());
+    put_bytes(&mut out, parts.session_name.as_bytes());
+    out.extend_from_slice(&parts.duration_seconds.to_be_bytes());
+    match parts.policy {
+        None => out.push(0),
+        Some(policy) => {
+            out.push(1);
+            put_bytes(&mut out, policy.as_bytes());
+        }
+    }
+    out.extend_from_slice(&(parts.policy_arns.len() as u64).to_be_bytes());
+    for arn in parts.policy_arns {
+        put_bytes(&mut out, arn.as_bytes());
+    }
+    for field in [
+        parts.sts_endpoint,
+        parts.region,
+        parts.issuer,
+        parts.subject,
+        parts.audience,
+        parts.job,
+    ] {
+        put_bytes(&mut out, field.as_bytes());
+    }
+    out
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base_arns() -> Vec<String> {
+        vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()]
+    }
+
+    fn base(arns: &[String]) -> KeyParts<'_> {
+        KeyParts {
+            role_arn: "arn:aws:iam::123456789012:role/deploy",
+            session_name: "gl-1-2",
+            duration_seconds: 3600,
+            policy: None,
+            policy_arns: arns,
+            sts_endpoint: "https://sts.eu-west-1.amazonaws.com",
+            region: "eu-west-1",
+            issuer: "https://gitlab.example.com",
+            subject: "project_path:group/app:ref_type:branch:ref:main",
+            audience: "sts.amazonaws.com",
+            job: "pipeline-1/job-2",
+        }
+    }
+
+    #[test]
+    fn the_same_parts_give_the_same_key() {
+        let arns = base_arns();
+        let a = CacheKey::derive(&base(&arns));
+        let b = CacheKey::derive(&base(&arns.clone()));
+        assert_eq!(a, b);
+        assert_eq!(a.as_str().len(), 64);
+        assert!(
+            a.as_str()
+                .bytes()
+                .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+        );
+    }
+
+    #[test]
+    fn each_part_changes_the_key() {
+        let arns = base_arns();
+        let other_arns = vec!["arn:aws:iam::aws:policy/PowerUserAccess".to_string()];
+        let two_arns = vec![arns[0].clone(), other_arns[0].clone()];
+        let no_arns: Vec<String> = Vec::new();
+        let b = base(&arns);
+        let variants: Vec<(&str, KeyParts)> = vec![
+            ("base", b),
+            (
+                "role_arn",
+                KeyParts {
+                    role_arn: "arn:aws:iam::123456789012:role/other",
+                    ..b
+                },
+            ),
+            (
+                "session_name",
+                KeyParts {
+                    session_name: "gl-1-3",
+                    ..b
+                },
+            ),
+            (
+                "duration",
+                KeyParts {
+                    duration_seconds: 900,
+                    ..b
+                },
+            ),
+            (
+                "policy",
+                KeyParts {
+                    policy: Some("{}"),
+                    ..b
+                },
+            ),
+            (
+                "empty policy",
+                KeyParts {
+                    policy: Some(""),
+                    ..b
+                },
+            ),
+            (
+                "policy_arns",
+                KeyParts {
+                    policy_arns: &other_arns,
+                    ..b
+                },
+            ),
+            (
+                "more policy_arns",
+                KeyParts {
+                    policy_arns: &two_arns,
+                    ..b
+                },
+            ),
+            (
+                "no policy_arns",
+                KeyParts {
+                    policy_arns: &no_arns,
+                    ..b
+                },
+            ),
+            (
+                "sts_endpoint",
+                KeyParts {
+                    sts_endpoint: "https://sts.amazonaws.com",
+                    ..b
+                },
+            ),
+            (
+                "region",
+                KeyParts {
+                    region: "us-east-1",
+                    ..b
+                },
+            ),
+            (
+                "issuer",
+                KeyParts {
+                    issuer: "https://token.actions.githubusercontent.com",
+                    ..b
+                },
+            ),
+            (
+                "subject",
+                KeyParts {
+                    subject: "repo:org/app:ref:refs/heads/main",
+                    ..b
+                },
+            ),
+            (
+                "audience",
+                KeyParts {
+                    audience: "https://gitlab.example.com",
+                    ..b
+                },
+            ),
+            (
+                "job",
+                KeyParts {
+                    job: "pipeline-1/job-3",
+                    ..b
+                },
+            ),
+        ];
+        let keys: Vec<(&str, CacheKey)> = variants
+            .iter()
+            .map(|(name, parts)| (*name, CacheKey::derive(parts)))
+            .collect();
+        for (i, (name_a, a)) in keys.iter().enumerate() {
+            for (name_b, b) in &keys[i + 1..] {
+                assert_ne!(a, b, "{name_a} and {name_b} gave the same key");
+            }
+        }
+    }
+
+    #[test]
+    fn field_boundaries_matter() {
+        let arns = base_arns();
+        let b = base(&arns);
+        let ab_c = KeyParts {
+            role_arn: "ab",
+            session_name: "c",
+            ..b
+        };
+        let a_bc = KeyParts {
+            role_arn: "a",
+            session_name: "bc",
+            ..b
+        };
+        assert_ne!(CacheKey::derive(&ab_c), CacheKey::derive(&a_bc));
+
+        let split_arns = vec!["ab".to_string(), "c".to_string()];
+        let joined_arns = vec!["a".to_string(), "bc".to_string()];
+        assert_ne!(
+            CacheKey::derive(&KeyParts {
+                policy_arns: &split_arns,
+                ..b
+            }),
+            CacheKey::derive(&KeyParts {
+                policy_arns: &joined_arns,
+                ..b
+            })
+        );
+
+        // A missing policy is not the same as an empty one, nor as moving text between fields.
+        let subject_x = KeyParts {
+            subject: "x",
+            audience: "",
+            ..b
+        };
+        let audience_x = KeyParts {
+            subject: "",
+            audience: "x",
+            ..b
+        };
+        assert_ne!(CacheKey::derive(&subject_x), CacheKey::derive(&audience_x));
+    }
+
+    #[test]
+    fn hex_is_lower_case_and_two_digits_per_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
+}

@@ -1,0 +1,313 @@
+//! Credential mode, the default command: a token, an exchange (or a cache hit), and the
+//! credential_process JSON on stdout.
+//!
+//! The hit path stays synchronous: no async runtime, no SDK client, no TLS, no network. The
+//! runtime is built only on a miss.
+
+use std::time::Instant;
+
+use crate::cache::{self, Cache, CacheKey, Entry, EntryMeta, KeyParts, Lookup};
+use crate::config::Config;
+use crate::context::Ctx;
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::jwt::{Claims, Token};
+use crate::output;
+use crate::source::{self, Acquired, TokenSource, http};
+use crate::sts::{self, AssumeRequest, Attempt, Backoff, SdkExchange};
+
+/// Prints credentials for the configured role.
+pub fn run(ctx: &Ctx, cfg: &Config) -> Result<(), Error> {
+    let creds = obtain(ctx, cfg)?;
+    output::print_process_json(&creds)
+}
+
+/// What is known about the job before any network call.
+pub struct Prepared {
+    pub source: Box<dyn TokenSource>,
+    /// The token, when the source has it locally.
+    pub token: Option<Token>,
+    /// Identifies the job's token in the cache key.
+    pub job: String,
+    pub request: AssumeRequest,
+}
+
+impl Prepared {
+    pub fn claims(&self) -> Option<&Claims> {
+        self.token.as_ref().map(|t| &t.claims)
+    }
+}
+
+/// Detects the source, reads a local token, checks it and settles the request. No network.
+pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
+    if ctx.diag.verbose() > 0 {
+        for line in cfg.describe() {
+            ctx.diag.info(line);
+        }
+    }
+    let role = cfg.require_role()?.clone();
+    let (source, why) = source::detect(cfg, &ctx.env)?;
+    ctx.diag.info(format!(
+        "token source: {} (chosen because {why})",
+        source.describe()
+    ));
+    if source.kind() == source::SourceKind::GitLab && source::gitlab_uses_legacy(cfg, &ctx.env) {
+        ctx.diag.warn("using CI_JOB_JWT_V2, which GitLab 17.0 removed: add `id_tokens:` to the job (see docs/gitlab.md)");
+    }
+    let (token, job) = match source.acquire()? {
+        Acquired::Local(token) => {
+            let job = format!("sha256:{}", token.fingerprint());
+            (Some(token), job)
+        }
+        Acquired::OnRequest { job } => (None, job),
+    };
+    if let Some(t) = &token {
+        let c = &t.claims;
+        ctx.diag.info(format!(
+            "token claims: iss={} sub={} aud={} exp={}",
+            c.iss.as_deref().unwrap_or("(none)"),
+            c.sub.as_deref().unwrap_or("(none)"),
+            c.aud_display(),
+            c.expires_at()
+                .map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default()
+        ));
+        sts::check_not_expired(c, ctx.clock.now(), source.as_ref())?;
+        if !c.aud.is_empty() && !c.aud.iter().any(|a| a == &cfg.audience.value) {
+            ctx.diag.warn(format!(
+                "the token's audience is {} but --audience is {} ({}); the IAM OIDC provider and trust policy must list the token's audience",
+                c.aud_display(),
+                cfg.audience.value,
+                cfg.audience.origin
+            ));
+        }
+    }
+    let session_name = match &cfg.session_name {
+        Some(s) => s.value.clone(),
+        None => source
+            .session_name(token.as_ref().map(|t| &t.claims))
+            .unwrap_or_else(|| {
+                source::fallback_session_name(token.as_ref().map(|t| &t.claims), ctx.clock.now())
+            }),
+    };
+    ctx.diag.info(format!("session name: {session_name}"));
+    let request = AssumeRequest {
+        role,
+        session_name,
+        duration_seconds: cfg.duration_seconds.value,
+        policy: cfg.policy.as_ref().map(|p| p.value.clone()),
+        policy_arns: cfg.policy_arns.clone(),
+        endpoint: cfg.sts_endpoint.value.clone(),
+        region: cfg.region.value.clone(),
+    };
+    Ok(Prepared {
+        source,
+        token,
+        job,
+        request,
+    })
+}
+
+/// Credentials for the configured role: from the cache when fresh, else from STS.
+pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
+    let started = Instant::now();
+    let prepared = prepare(ctx, cfg)?;
+    let cache = open_cache(ctx, cfg);
+    let key = cache_key(cfg, &prepared);
+    let margin = cache::refresh_margin(cfg.cache.refresh_margin.value, cfg.duration_seconds.value);
+
+    if let Some(creds) = cache
+        .as_ref()
+        .and_then(|c| fresh_entry(ctx, c, &key, margin, "cache hit"))
+    {
+        return Ok(creds);
+    }
+    // Single flight: one process exchanges, the others wait here and then read its entry.
+    let _lock = cache.as_ref().and_then(|cache| {
+        let wait = cfg.timeout.value.saturating_sub(started.elapsed());
+        cache
+            .lock(&key, wait)
+            .map_err(|problem| {
+                ctx.diag.warn(format!(
+                    "cache lock not taken, exchanging without it: {problem}"
+                ))
+            })
+            .ok()
+    });
+    let after_wait = "cache hit after waiting for another run";
+    if let Some(creds) = cache
+        .as_ref()
+        .and_then(|c| fresh_entry(ctx, c, &key, margin, after_wait))
+    {
+        return Ok(creds);
+    }
+
+    let (creds, token) = exchange(
+        ctx,
+        cfg,
+        prepared.source.as_ref(),
+        prepared.token,
+        &prepared.request,
+        started,
+    )?;
+
+    if let Some(cache) = &cache {
+        let claims = &token.claims;
+        let entry = Entry {
+            meta: EntryMeta {
+                role_arn: prepared.request.role.arn.clone(),
+                session_name: prepared.request.session_name.clone(),
+                issuer: claims.iss.clone().unwrap_or_default(),
+                subject: claims.sub.clone().unwrap_or_default(),
+                audience: claims.aud_display(),
+                source: prepared.source.kind().name().to_string(),
+                created: ctx.clock.now(),
+            },
+            credentials: creds.clone(),
+        };
+        match cache.store(&key, &entry) {
+            Ok(()) => ctx
+                .diag
+                .info(format!("stored in the cache as {}", key.as_str())),
+            Err(problem) => ctx.diag.warn(format!("credentials not cached: {problem}")),
+        }
+    }
+    Ok(creds)
+}
+
+/// The cache to use for this run, after saying why (or why not).
+fn open_cache(ctx: &Ctx, cfg: &Config) -> Option<Cache> {
+    let selected = cache::select(&cfg.cache, &ctx.paths);
+    let explicit = cfg.cache.dir.is_some();
+    for (dir, problem) in &selected.refused {
+        // Falling back from the default directory is routine (read-only home); say it only with -v.
+        if explicit || selected.cache.is_none() {
+            ctx.diag.warn(format!(
+                "cache directory {} not used: {problem}",
+                dir.display()
+            ));
+        } else {
+            ctx.diag.info(format!(
+                "cache directory {} not used: {problem}",
+                dir.display()
+            ));
+        }
+    }
+    match &selected.cache {
+        Some(cache) => ctx.diag.info(format!(
+            "cache: {} ({})",
+            cache.dir().display(),
+            selected.reason
+        )),
+        None if cfg.cache.enabled.value => ctx
+            .diag
+            .warn("running without a cache: every run will call STS"),
+        None => ctx.diag.info(selected.reason),
+    }
+    selected.cache
+}
+
+/// The cache key: everything that changes which credentials STS would return.
+fn cache_key(cfg: &Config, prepared: &Prepared) -> CacheKey {
+    let claims = prepared.claims();
+    let issuer = claims.and_then(|c| c.iss.as_deref()).unwrap_or("");
+    let subject = claims.and_then(|c| c.sub.as_deref()).unwrap_or("");
+    let audience = match claims {
+        Some(c) => c.aud.join(","),
+        None => cfg.audience.value.clone(),
+    };
+    let r = &prepared.request;
+    CacheKey::derive(&KeyParts {
+        role_arn: &r.role.arn,
+        session_name: &r.session_name,
+        duration_seconds: r.duration_seconds,
+        policy: r.policy.as_deref(),
+        policy_arns: &r.policy_arns,
+        sts_endpoint: &r.endpoint,
+        region: &r.region,
+        issuer,
+        subject,
+        audience: &audience,
+        job: &prepared.job,
+    })
+}
+
+fn fresh_entry(
+    ctx: &Ctx,
+    cache: &Cache,
+    key: &CacheKey,
+    margin: chrono::Duration,
+    what: &str,
+) -> Option<Credentials> {
+    let now = ctx.clock.now();
+    match cache.lookup(key, now, margin) {
+        Lookup::Fresh(entry) => {
+            ctx.diag.info(format!(
+                "{what}: {} until {} ({} left)",
+                entry.meta.role_arn,
+                entry
+                    .credentials
+                    .expiration
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                sts::human_duration(entry.credentials.remaining(now).num_seconds())
+            ));
+            Some(entry.credentials)
+        }
+        Lookup::Stale(entry) => {
+            ctx.diag.info(format!(
+                "cached credentials have {} left, within the refresh margin of {}: exchanging again",
+                sts::human_duration(entry.credentials.remaining(now).num_seconds()),
+                sts::human_duration(margin.num_seconds())
+            ));
+            None
+        }
+        Lookup::Miss => {
+            ctx.diag.debug(format!("cache miss for {}", key.as_str()));
+            None
+        }
+    }
+}
+
+/// The miss path: builds the async runtime, mints a token if needed, calls STS with retries.
+pub fn exchange(
+    ctx: &Ctx,
+    cfg: &Config,
+    source: &dyn TokenSource,
+    token: Option<Token>,
+    request: &AssumeRequest,
+    started: Instant,
+) -> Result<(Credentials, Token), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("could not start the async runtime", e))?;
+    let remaining = cfg.timeout.value.saturating_sub(started.elapsed());
+    runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + remaining;
+        let http = if token.is_none() || source.can_remint() {
+            Some(http::Client::new(remaining)?)
+        } else {
+            None
+        };
+        let exchange = SdkExchange::new(&request.endpoint, &request.region);
+        let attempt = Attempt {
+            exchange: &exchange,
+            source,
+            http: http.as_ref(),
+            clock: ctx.clock.as_ref(),
+            diag: &ctx.diag,
+            audience: &cfg.audience.value,
+            backoff: Backoff::default(),
+            deadline,
+        };
+        let (creds, token) = sts::exchange(&attempt, request, token).await?;
+        ctx.diag.info(format!(
+            "assumed {} until {}",
+            creds.assumed_role_arn,
+            creds
+                .expiration
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+        Ok((creds, token))
+    })
+}

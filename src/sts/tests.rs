@@ -1,0 +1,330 @@
+//! The retry loop and the refusal explanations, against a scripted [`Exchange`] and source.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+use super::*;
+use crate::clock::FixedClock;
+use crate::jwt::test_token;
+use crate::source::{Acquired, SourceKind};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+}
+
+fn token(exp_offset: i64) -> Token {
+    Token::parse(&test_token(json!({
+        "iss": "https://gitlab.example.com", "sub": "project_path:g/p:ref_type:branch:ref:main",
+        "aud": "sts.amazonaws.com", "exp": now().timestamp() + exp_offset,
+    })))
+    .unwrap()
+}
+
+fn creds() -> Credentials {
+    crate::credentials::tests::sample(now() + chrono::Duration::hours(1))
+}
+
+struct Scripted {
+    answers: Mutex<VecDeque<Result<Credentials, StsFailure>>>,
+    calls: AtomicUsize,
+}
+
+impl Scripted {
+    fn new(answers: Vec<Result<Credentials, StsFailure>>) -> Scripted {
+        Scripted {
+            answers: Mutex::new(answers.into()),
+            calls: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Exchange for Scripted {
+    fn assume<'a>(
+        &'a self,
+        _r: &'a AssumeRequest,
+        _t: &'a Token,
+    ) -> BoxFuture<'a, Result<Credentials, StsFailure>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let next = self
+            .answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("an answer was scripted");
+        Box::pin(async move { next })
+    }
+}
+
+struct FakeSource {
+    remint: bool,
+    mints: AtomicUsize,
+}
+
+impl TokenSource for FakeSource {
+    fn kind(&self) -> SourceKind {
+        if self.remint {
+            SourceKind::GitHub
+        } else {
+            SourceKind::GitLab
+        }
+    }
+    fn describe(&self) -> String {
+        "fake".into()
+    }
+    fn acquire(&self) -> Result<Acquired, Error> {
+        Ok(Acquired::Local(token(3600)))
+    }
+    fn mint<'a>(
+        &'a self,
+        _h: &'a http::Client,
+        _a: &'a str,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
+        self.mints.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Ok(token(300)) })
+    }
+    fn can_remint(&self) -> bool {
+        self.remint
+    }
+    fn session_name(&self, _c: Option<&Claims>) -> Option<String> {
+        None
+    }
+}
+
+fn request() -> AssumeRequest {
+    AssumeRequest {
+        role: RoleArn::parse("arn:aws:iam::123456789012:role/deploy").unwrap(),
+        session_name: "gl-1-2".into(),
+        duration_seconds: 3600,
+        policy: None,
+        policy_arns: vec![],
+        endpoint: "https://sts.us-east-1.amazonaws.com".into(),
+        region: "us-east-1".into(),
+    }
+}
+
+fn service(code: &str, message: &str, status: u16) -> StsFailure {
+    StsFailure::Service {
+        code: code.into(),
+        message: message.into(),
+        status,
+    }
+}
+
+fn run(
+    exchange: &Scripted,
+    source: &FakeSource,
+    initial: Option<Token>,
+    budget: Duration,
+) -> Result<(Credentials, Token), Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = http::Client::new(Duration::from_secs(1)).unwrap();
+        let clock = FixedClock(now());
+        let diag = Diag::default();
+        let at = Attempt {
+            exchange,
+            source,
+            http: Some(&http),
+            clock: &clock,
+            diag: &diag,
+            audience: "sts.amazonaws.com",
+            backoff: Backoff {
+                base: Duration::from_millis(1),
+                max: Duration::from_millis(5),
+                max_attempts: 5,
+            },
+            deadline: tokio::time::Instant::now() + budget,
+        };
+        exchange_inner(&at, initial).await
+    })
+}
+
+async fn exchange_inner(
+    at: &Attempt<'_>,
+    initial: Option<Token>,
+) -> Result<(Credentials, Token), Error> {
+    exchange(at, &request(), initial).await
+}
+
+fn local() -> FakeSource {
+    FakeSource {
+        remint: false,
+        mints: AtomicUsize::new(0),
+    }
+}
+
+#[test]
+fn transient_failures_are_retried_until_success() {
+    let ex = Scripted::new(vec![
+        Err(service("IDPCommunicationError", "x", 400)),
+        Err(service("Throttling", "Rate exceeded", 400)),
+        Err(StsFailure::Transport {
+            what: "reset".into(),
+            cause: None,
+        }),
+        Err(service(
+            "InvalidIdentityToken",
+            "Couldn't retrieve verification key from your identity provider",
+            400,
+        )),
+        Ok(creds()),
+    ]);
+    let out = run(&ex, &local(), Some(token(3600)), Duration::from_secs(10));
+    assert!(out.is_ok(), "{:?}", out.err());
+    assert_eq!(ex.calls.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn refusals_are_not_retried() {
+    for code in [
+        "AccessDenied",
+        "ExpiredTokenException",
+        "ValidationError",
+        "MalformedPolicyDocument",
+        "PackedPolicyTooLarge",
+        "InvalidIdentityToken",
+    ] {
+        let ex = Scripted::new(vec![Err(service(code, "no", 400)), Ok(creds())]);
+        let err = run(&ex, &local(), Some(token(3600)), Duration::from_secs(10)).unwrap_err();
+        assert_eq!(ex.calls.load(Ordering::SeqCst), 1, "{code} was retried");
+        assert_eq!(err.sts_code(), Some(code));
+    }
+}
+
+#[test]
+fn gives_up_naming_the_last_error_when_failures_persist() {
+    let ex = Scripted::new(
+        (0..5)
+            .map(|_| Err(service("ServiceUnavailable", "down", 503)))
+            .collect(),
+    );
+    let err = run(&ex, &local(), Some(token(3600)), Duration::from_secs(10)).unwrap_err();
+    assert_eq!(err.exit_code(), crate::exit_code::ExitCode::StsUnavailable);
+    assert!(err.to_string().contains("ServiceUnavailable"), "{err}");
+}
+
+#[test]
+fn a_token_about_to_expire_is_reminted_when_the_source_can() {
+    let source = FakeSource {
+        remint: true,
+        mints: AtomicUsize::new(0),
+    };
+    let ex = Scripted::new(vec![Ok(creds())]);
+    let out = run(&ex, &source, Some(token(2)), Duration::from_secs(10));
+    assert!(out.is_ok());
+    assert_eq!(source.mints.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn an_expired_local_token_fails_before_sts() {
+    let ex = Scripted::new(vec![]);
+    let err = run(&ex, &local(), Some(token(-120)), Duration::from_secs(10)).unwrap_err();
+    assert_eq!(err.exit_code(), crate::exit_code::ExitCode::Token);
+    let text = err.to_string();
+    assert!(
+        text.contains("expired at 2026-11-26T11:58:00Z (2m 0s ago)"),
+        "{text}"
+    );
+    assert_eq!(ex.calls.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn access_denied_names_the_claims_and_the_trust_policy_keys() {
+    let t = token(3600);
+    let err = explain(
+        service(
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            403,
+        ),
+        &request(),
+        &t.claims,
+        &local(),
+        "sts.amazonaws.com",
+    );
+    let text = err.to_string();
+    for expected in [
+        "arn:aws:iam::123456789012:role/deploy",
+        "token iss: https://gitlab.example.com",
+        "token aud: sts.amazonaws.com",
+        "token sub: project_path:g/p:ref_type:branch:ref:main",
+        "\"gitlab.example.com:aud\": \"sts.amazonaws.com\"",
+        "\"gitlab.example.com:sub\"",
+        "project_path:g/p:*",
+        "arn:aws:iam::123456789012:oidc-provider/gitlab.example.com",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[test]
+fn each_refusal_has_its_own_fix() {
+    let t = token(3600);
+    let cases = [
+        (
+            "InvalidIdentityToken",
+            "No OpenIDConnect provider found in your account for https://gitlab.example.com",
+            "create-open-id-connect-provider",
+        ),
+        (
+            "InvalidIdentityToken",
+            "Incorrect token audience",
+            "add-client-id-to-open-id-connect-provider",
+        ),
+        (
+            "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            "Maximum session duration",
+        ),
+        (
+            "ValidationError",
+            "Value at 'roleSessionName' failed",
+            "--session-name",
+        ),
+        (
+            "RegionDisabledException",
+            "STS is not activated",
+            "--region us-east-1",
+        ),
+        (
+            "ExpiredTokenException",
+            "Token expired",
+            "provide a fresh token",
+        ),
+        ("MalformedPolicyDocument", "bad", "--policy"),
+    ];
+    for (code, message, fix) in cases {
+        let text = explain(
+            service(code, message, 400),
+            &request(),
+            &t.claims,
+            &local(),
+            "sts.amazonaws.com",
+        )
+        .to_string();
+        assert!(text.contains(fix), "{code}: missing {fix:?} in\n{text}");
+    }
+}
+
+#[test]
+fn sub_patterns_widen_at_the_stable_prefix() {
+    assert_eq!(
+        sub_pattern("project_path:g/p:ref_type:branch:ref:main"),
+        "project_path:g/p:*"
+    );
+    assert_eq!(
+        sub_pattern("repo:org/repo:ref:refs/heads/main"),
+        "repo:org/repo:*"
+    );
+    assert_eq!(
+        sub_pattern("system:serviceaccount:ns:sa"),
+        "system:serviceaccount:ns:*"
+    );
+}
