@@ -15,6 +15,6 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         Some(Command::Cache(args)) => commands::cache::run(ctx, &args),
-        Some(Command::Demo) => Err(Error::usage("not implemented yet", "")),
+        Some(Command::Demo) => commands::demo::run(ctx),
     }
 }

@@ -84,11 +84,13 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
     }
     let session_name = match &cfg.session_name {
         Some(s) => s.value.clone(),
-        None => source
-            .session_name(token.as_ref().map(|t| &t.claims))
-            .unwrap_or_else(|| {
-                source::fallback_session_name(token.as_ref().map(|t| &t.claims), ctx.clock.now())
-            }),
+        None => {
+            let claims = token.as_ref().map(|t| &t.claims);
+            source
+                .session_name(claims)
+                .or_else(|| claims.and_then(source::session_name_from_claims))
+                .unwrap_or_else(|| source::fallback_session_name(claims, ctx.clock.now()))
+        }
     };
     ctx.diag.info(format!("session name: {session_name}"));
     let request = AssumeRequest {

@@ -202,6 +202,21 @@ fn build(kind: SourceKind, cfg: &Config, env: &Env) -> Result<Box<dyn TokenSourc
     })
 }
 
+/// A session name from the job identifiers a token carries, whatever source it came through
+/// (a GitLab token in a file is still a GitLab job's token).
+pub fn session_name_from_claims(claims: &Claims) -> Option<String> {
+    let pair = |prefix: &str, a: &str, b: &str| {
+        Some(crate::session::sanitize(&format!(
+            "{prefix}-{}-{}",
+            claims.text(a)?,
+            claims.text(b)?
+        )))
+    };
+    pair("gl", "project_id", "job_id")
+        .or_else(|| pair("gh", "run_id", "run_attempt"))
+        .or_else(|| pair("bk", "pipeline_slug", "build_number"))
+}
+
 /// `aws-ci-creds-<seconds>` when no job identifier is known. The token's `iat` is used when it has
 /// one, so the same token gives the same name (and the same cache entry) on every run.
 pub fn fallback_session_name(
@@ -274,6 +289,22 @@ mod tests {
         assert!(text.contains("id_tokens"), "{text}");
         assert!(text.contains("id-token: write"), "{text}");
         assert!(text.contains("--token-file"), "{text}");
+    }
+
+    #[test]
+    fn known_job_claims_name_the_session_whatever_the_source() {
+        let claims =
+            |v: serde_json::Value| crate::jwt::decode_claims(&crate::jwt::test_token(v)).unwrap();
+        let gl = claims(serde_json::json!({"exp": 1, "project_id": "42", "job_id": "7"}));
+        assert_eq!(session_name_from_claims(&gl).as_deref(), Some("gl-42-7"));
+        let gh = claims(serde_json::json!({"exp": 1, "run_id": "9", "run_attempt": "1"}));
+        assert_eq!(session_name_from_claims(&gh).as_deref(), Some("gh-9-1"));
+        let none = claims(serde_json::json!({"exp": 1, "iat": 1700000000}));
+        assert_eq!(session_name_from_claims(&none), None);
+        assert_eq!(
+            fallback_session_name(Some(&none), chrono::Utc::now()),
+            "aws-ci-creds-1700000000"
+        );
     }
 
     #[test]

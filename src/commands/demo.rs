@@ -1,0 +1,207 @@
+//! `aws-ci-creds demo`: the whole flow, offline, in under a second. A local OIDC issuer and the
+//! strict STS emulator start on 127.0.0.1; a temporary AWS config's `credential_process` runs
+//! this very binary; a real AWS SDK client (aws-sdk-rust) calls `GetCallerIdentity` through it.
+//! Each step is printed; no secret ever is (the token and the keys stay in their files and
+//! pipes).
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::context::Ctx;
+use crate::emulator::{Emulator, EmulatorConfig, RoleTrust};
+use crate::error::{Error, Message};
+use crate::exit_code::ExitCode;
+use crate::output;
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/demo-deploy";
+const SUBJECT: &str = "project_path:demo-group/demo-project:ref_type:branch:ref:main";
+const TRUSTED: &str = "project_path:demo-group/demo-project:*";
+
+pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
+    let exe = ctx.paths.current_exe.clone().ok_or_else(|| {
+        Error::internal("cannot find this executable's path", "current_exe failed")
+    })?;
+    let demo_failed = |what: &str, e: &dyn std::fmt::Display| Error::Internal {
+        message: Message::new(format!("demo: {what}: {e}")),
+        cause: None,
+    };
+
+    let emu = Emulator::start(EmulatorConfig {
+        roles: vec![RoleTrust::new(ROLE, "sts.amazonaws.com", TRUSTED)],
+        ..EmulatorConfig::default()
+    })
+    .map_err(|e| demo_failed("could not start the local emulator", &e))?;
+    let dir = tempfile::Builder::new()
+        .prefix("aws-ci-creds-demo-")
+        .tempdir()
+        .map_err(|e| demo_failed("could not create a temp dir", &e))?;
+
+    step("1. A local OIDC issuer and a strict STS emulator, on 127.0.0.1 only")?;
+    line(&format!(
+        "issuer   {}   (its JWKS at /jwks)",
+        emu.issuer_url()
+    ))?;
+    line(&format!("sts      {}", emu.sts_endpoint()))?;
+    line(&format!("role     {ROLE}"))?;
+    line(&format!(
+        "         trusts aud = sts.amazonaws.com, sub like {TRUSTED}"
+    ))?;
+
+    step("2. The job's OIDC ID token, as GitLab's `id_tokens:` hands it over")?;
+    let claims = json!({
+        "sub": SUBJECT, "aud": "sts.amazonaws.com", "project_id": "4242", "job_id": "9001",
+        "project_path": "demo-group/demo-project", "ref": "main", "ref_type": "branch",
+    });
+    let token = emu.mint(claims.clone());
+    let token_path = dir.path().join("id-token");
+    write_private(&token_path, &token).map_err(|e| demo_failed("could not write the token", &e))?;
+    line(&format!("iss {}", emu.issuer_url()))?;
+    line(&format!("sub {SUBJECT}"))?;
+    line("aud sts.amazonaws.com, expires in 1h")?;
+    line(&format!(
+        "written to {} (mode 0600; a token is a secret and is never printed)",
+        token_path.display()
+    ))?;
+
+    step("3. An AWS config whose credential_process runs this binary")?;
+    let cache_dir = dir.path().join("cache");
+    let process_line = format!(
+        "{} --role-arn {ROLE} --token-file {} --sts-endpoint {} --cache-dir {} --source file",
+        quote(&exe.display().to_string()),
+        quote(&token_path.display().to_string()),
+        emu.sts_endpoint(),
+        quote(&cache_dir.display().to_string()),
+    );
+    let config =
+        format!("[profile demo]\ncredential_process = {process_line}\nregion = us-east-1\n");
+    let config_path = dir.path().join("config");
+    std::fs::write(&config_path, &config)
+        .map_err(|e| demo_failed("could not write the AWS config", &e))?;
+    for l in config.lines() {
+        line(l)?;
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("could not start the async runtime", e))?;
+
+    step("4. A real AWS SDK client (aws-sdk-rust) calls STS GetCallerIdentity with profile demo")?;
+    let (arn, took) = runtime.block_on(caller_identity(&config_path, &emu.sts_endpoint()))?;
+    line(&format!("caller   {arn}   ({} ms)", took))?;
+    line(&format!(
+        "STS AssumeRoleWithWebIdentity calls so far: {}",
+        emu.sts_calls("AssumeRoleWithWebIdentity")
+    ))?;
+
+    step("5. Again, as every `aws` command and Terraform provider would: from the cache")?;
+    let (arn, took) = runtime.block_on(caller_identity(&config_path, &emu.sts_endpoint()))?;
+    line(&format!("caller   {arn}   ({} ms)", took))?;
+    line(&format!(
+        "STS AssumeRoleWithWebIdentity calls so far: {} (the second process read the cache)",
+        emu.sts_calls("AssumeRoleWithWebIdentity")
+    ))?;
+
+    step("6. A job from another project: what the error tells you")?;
+    let other = emu.mint(json!({"sub": "project_path:other-group/app:ref_type:branch:ref:main", "aud": "sts.amazonaws.com"}));
+    let other_path = dir.path().join("other-token");
+    write_private(&other_path, &other).map_err(|e| demo_failed("could not write the token", &e))?;
+    let out = std::process::Command::new(&exe)
+        .args([
+            "--role-arn",
+            ROLE,
+            "--source",
+            "file",
+            "--no-cache",
+            "--sts-endpoint",
+            &emu.sts_endpoint(),
+        ])
+        .arg("--token-file")
+        .arg(&other_path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| demo_failed("could not run the binary", &e))?;
+    line(&format!(
+        "exit code {} (STS refused), stderr:",
+        out.status.code().unwrap_or(-1)
+    ))?;
+    for l in String::from_utf8_lossy(&out.stderr).lines() {
+        line(&format!("  {l}"))?;
+    }
+
+    step("Done")?;
+    line("Nothing left this machine. Next: docs/getting-started.md, and `aws-ci-creds --help`.")?;
+    ctx.diag
+        .debug(format!("demo files in {}", dir.path().display()));
+    Ok(ExitCode::Success)
+}
+
+async fn caller_identity(config_path: &Path, endpoint: &str) -> Result<(String, u128), Error> {
+    use aws_config::profile::ProfileFileCredentialsProvider;
+    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+    use aws_sdk_sts::config::{BehaviorVersion, Region};
+
+    let started = Instant::now();
+    let files = EnvConfigFiles::builder()
+        .with_file(EnvConfigFileKind::Config, config_path)
+        .build();
+    let provider = ProfileFileCredentialsProvider::builder()
+        .profile_files(files)
+        .profile_name("demo")
+        .build();
+    let conf = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(provider)
+        .build();
+    let out = aws_sdk_sts::Client::from_conf(conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| Error::Internal {
+            message: Message::new(format!(
+                "demo: the SDK's GetCallerIdentity failed: {}",
+                aws_sdk_sts::error::DisplayErrorContext(&e)
+            )),
+            cause: None,
+        })?;
+    Ok((
+        out.arn().unwrap_or_default().to_string(),
+        started.elapsed().as_millis(),
+    ))
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(text.as_bytes())
+}
+
+/// Quotes a word for a credential_process line, which botocore splits like a POSIX shell
+/// (`shlex.split`) and the other SDKs hand to `sh -c`: single quotes mean the same to both.
+fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@,+".contains(c))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+fn step(title: &str) -> Result<(), Error> {
+    output::print(&format!("\n== {title}"))
+}
+
+fn line(text: &str) -> Result<(), Error> {
+    output::print(&format!("   {text}"))
+}
