@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The project's benchmark: whole-process timings with hyperfine and /usr/bin/time, each next to a
+# baseline measured in the same run (timings on shared machines are noisy; ratios are what count).
+#
+#   benches/run.sh            # prints a Markdown report on stdout
+#
+# Needs: hyperfine, curl, jq, /usr/bin/time (Debian: hyperfine curl jq time). The AWS CLI part
+# uses tests/e2e/.venv (tests/e2e/setup.sh makes it) and is skipped without it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+for tool in hyperfine curl jq /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "benches/run.sh needs $tool" >&2; exit 2; }
+done
+
+cargo build --release --quiet --bin aws-ci-creds --example sts_emulator
+TARGET=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+BIN=$TARGET/release/aws-ci-creds
+EMU=$TARGET/release/examples/sts_emulator
+
+W=$(mktemp -d)
+EMU_PID=
+cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+
+ROLE=arn:aws:iam::123456789012:role/bench
+"$EMU" --role-arn "$ROLE" --audience sts.amazonaws.com --subject-like 'project_path:bench/app:*' \
+    --sub project_path:bench/app:ref_type:branch:ref:main --claims '{"project_id":"1","job_id":"2"}' \
+    --token-out "$W/token" --ready-file "$W/ready.json" >/dev/null 2>&1 &
+EMU_PID=$!
+for _ in $(seq 100); do [ -s "$W/ready.json" ] && break; sleep 0.05; done
+STS=$(jq -r .sts_endpoint "$W/ready.json")
+CALLS_URL=$(jq -r .issuer "$W/ready.json")/_emulator/calls
+calls() { curl -s "$CALLS_URL" | jq -r .AssumeRoleWithWebIdentity; }
+
+# A clean environment: no CI or AWS variables from this machine.
+run_env=(env -i PATH="$PATH" HOME="$W/home")
+ARGS=(--role-arn "$ROLE" --token-file "$W/token" --sts-endpoint "$STS")
+
+echo "# Benchmark report"
+echo
+echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); machine: $(nproc) cores, $(uname -m); $("$BIN" --version)"
+echo "- binary: $(stat -c %s "$BIN") bytes (release, stripped)"
+echo
+
+echo "## 1. Cache hit vs cat of the same cache file"
+"${run_env[@]}" "$BIN" "${ARGS[@]}" --cache-dir "$W/cache" >/dev/null
+ENTRY=$(ls "$W/cache"/*.json)
+hyperfine -N --warmup 20 --runs 300 --style none --export-markdown "$W/hit.md" --export-json "$W/hit.json" \
+    -n "aws-ci-creds (cache hit)" "${run_env[*]} $BIN ${ARGS[*]} --cache-dir $W/cache" \
+    -n "cat (same file)" "cat $ENTRY" >/dev/null
+cat "$W/hit.md"
+jq -r '.results[] | "- median \(.command): \(.median * 1000 | . * 100 | round / 100) ms"' "$W/hit.json"
+peak() { # median of 21 peak-RSS samples, KiB
+    for _ in $(seq 21); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
+}
+echo
+echo "Peak RSS (median of 21): aws-ci-creds $(peak "${run_env[@]}" "$BIN" "${ARGS[@]}" --cache-dir "$W/cache") KiB; cat $(peak cat "$ENTRY") KiB"
+echo
+
+echo "## 2. Cold exchange (no cache) vs a plain curl POST of the same request"
+BODY="$W/body"
+printf 'Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=%s&RoleSessionName=gl-1-2&DurationSeconds=3600&WebIdentityToken=%s' \
+    "$(jq -rn --arg v "$ROLE" '$v|@uri')" "$(tr -d '\n' <"$W/token")" >"$BODY"
+hyperfine -N --warmup 3 --runs 60 --style none --export-markdown "$W/cold.md" \
+    -n "aws-ci-creds --no-cache" "${run_env[*]} $BIN ${ARGS[*]} --no-cache" \
+    -n "curl POST" "curl -s -o /dev/null -X POST -H content-type:application/x-www-form-urlencoded --data-binary @$BODY $STS" >/dev/null
+cat "$W/cold.md"
+echo
+
+echo "## 3. 64 processes at once on a cold cache"
+before=$(calls)
+start=$(date +%s%N)
+pids=()
+for i in $(seq 64); do "${run_env[@]}" "$BIN" "${ARGS[@]}" --cache-dir "$W/burst" >"$W/out.$i" & pids+=($!); done
+wait "${pids[@]}"
+end=$(date +%s%N)
+distinct=$(cat "$W"/out.* | sort -u | wc -l)
+echo "wall time $(( (end - start) / 1000000 )) ms; STS calls $(( $(calls) - before )); distinct outputs $distinct (of 64)"
+echo
+
+AWS=$ROOT/tests/e2e/.venv/bin/aws
+if [ -x "$AWS" ]; then
+    echo "## 4. 20 \`aws sts get-caller-identity\` calls through a profile"
+    cat >"$W/config" <<CFG
+[profile cached]
+credential_process = $BIN --role-arn $ROLE --token-file $W/token --sts-endpoint $STS --cache-dir $W/cli-cache
+region = us-east-1
+
+[profile native]
+role_arn = $ROLE
+web_identity_token_file = $W/token
+region = us-east-1
+CFG
+    for profile in cached native; do
+        before=$(calls)
+        start=$(date +%s%N)
+        for _ in $(seq 20); do
+            env -i PATH="$PATH" HOME="$W/home" AWS_CONFIG_FILE="$W/config" AWS_ENDPOINT_URL_STS="$STS" \
+                "$AWS" --profile "$profile" sts get-caller-identity >/dev/null
+        done
+        end=$(date +%s%N)
+        echo "- profile \`$profile\`: STS AssumeRoleWithWebIdentity calls $(( $(calls) - before )); 20 commands in $(( (end - start) / 1000000 )) ms"
+    done
+else
+    echo "## 4. skipped: run tests/e2e/setup.sh first for the AWS CLI"
+fi
