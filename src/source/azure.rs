@@ -10,7 +10,7 @@ use super::{Acquired, BoxFuture, SourceKind, TokenSource};
 use crate::config::{Config, Origin, vars};
 use crate::env::Env;
 use crate::error::{Error, Message};
-use crate::jwt::{Claims, Token, sha256_hex};
+use crate::jwt::{Claims, Token};
 use crate::secret::Secret;
 use crate::session;
 
@@ -109,14 +109,9 @@ impl TokenSource for AzureSource {
 
     fn acquire(&self) -> Result<Acquired, Error> {
         let (_, access_token, connection) = self.endpoint()?;
-        let job = format!(
-            "azure:{}:{}:{}:{}:{connection}:{}",
-            self.collection.as_deref().unwrap_or("-"),
-            self.project.as_deref().unwrap_or("-"),
-            self.build.as_deref().unwrap_or("-"),
-            self.job.as_deref().unwrap_or("-"),
-            sha256_hex(access_token.expose().as_bytes())
-        );
+        let ids = [&self.collection, &self.project, &self.build, &self.job].map(Option::as_deref);
+        let ids = [ids[0], ids[1], ids[2], ids[3], Some(connection)];
+        let job = super::job_key("azure", &ids, access_token.expose());
         Ok(Acquired::OnRequest { job })
     }
 

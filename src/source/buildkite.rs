@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::diag::Diag;
 use crate::env::Env;
 use crate::error::{Error, Message};
-use crate::jwt::{Claims, Token, sha256_hex};
+use crate::jwt::{Claims, Token};
 use crate::secret::Secret;
 use crate::session;
 
@@ -91,13 +91,13 @@ impl TokenSource for BuildkiteSource {
 
     fn acquire(&self) -> Result<Acquired, Error> {
         let (job, agent_token) = self.job()?;
-        let job = format!(
-            "buildkite:{}:{}:{}:{job}:{}",
-            self.organization.as_deref().unwrap_or("-"),
-            self.pipeline.as_deref().unwrap_or("-"),
-            self.build.as_deref().unwrap_or("-"),
-            sha256_hex(agent_token.expose().as_bytes())
-        );
+        let ids = [
+            self.organization.as_deref(),
+            self.pipeline.as_deref(),
+            self.build.as_deref(),
+            Some(job),
+        ];
+        let job = super::job_key("buildkite", &ids, agent_token.expose());
         Ok(Acquired::OnRequest { job })
     }
 

@@ -9,7 +9,7 @@ use super::{Acquired, BoxFuture, SourceKind, TokenSource};
 use crate::config::Config;
 use crate::env::Env;
 use crate::error::{Error, Message};
-use crate::jwt::{Claims, Token, sha256_hex};
+use crate::jwt::{Claims, Token};
 use crate::secret::Secret;
 use crate::session;
 
@@ -78,16 +78,9 @@ impl TokenSource for GitHubSource {
 
     fn acquire(&self) -> Result<Acquired, Error> {
         let (_, request_token) = self.endpoint()?;
-        // The request token is unique to this job, so hashing it into the key means no other job
-        // on this runner can ever be served these credentials.
-        let job = format!(
-            "github:{}:{}:{}:{}:{}",
-            self.repository.as_deref().unwrap_or("-"),
-            self.run_id.as_deref().unwrap_or("-"),
-            self.run_attempt.as_deref().unwrap_or("-"),
-            self.job.as_deref().unwrap_or("-"),
-            sha256_hex(request_token.expose().as_bytes())
-        );
+        let ids =
+            [&self.repository, &self.run_id, &self.run_attempt, &self.job].map(Option::as_deref);
+        let job = super::job_key("github", &ids, request_token.expose());
         Ok(Acquired::OnRequest { job })
     }
 

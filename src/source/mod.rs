@@ -421,13 +421,20 @@ pub fn job_identity(env: &Env) -> Option<String> {
     ];
     JOBS.iter().find_map(|(ci, ids, secrets)| {
         let secret = secrets.iter().find_map(|s| env.get(s))?;
-        let ids: Vec<&str> = ids.iter().map(|n| env.get(n).unwrap_or("-")).collect();
-        Some(format!(
-            "{ci}:{}:{}",
-            ids.join(":"),
-            sha256_hex(secret.as_bytes())
-        ))
+        let ids: Vec<Option<&str>> = ids.iter().map(|n| env.get(n)).collect();
+        Some(job_key(ci, &ids, secret))
     })
+}
+
+/// A cache-key job identity: the CI, its job identifiers (`-` where unknown) and a hash of a
+/// secret only this job has, so no other job on the runner can ever be served these credentials.
+pub(crate) fn job_key(ci: &str, ids: &[Option<&str>], job_secret: &str) -> String {
+    let ids: Vec<&str> = ids.iter().map(|id| id.unwrap_or("-")).collect();
+    format!(
+        "{ci}:{}:{}",
+        ids.join(":"),
+        sha256_hex(job_secret.as_bytes())
+    )
 }
 
 /// A session name from whichever CI's job identifiers are present (for `--token-command`).
