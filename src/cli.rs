@@ -27,6 +27,18 @@ Examples:
   # see what happens, step by step (never prints a secret)
   aws-ci-creds -v --role-arn arn:aws:iam::123456789012:role/deploy > /dev/null
 
+  # inside a job: check the CI, the token, the trust policy and the exchange, with fixes
+  aws-ci-creds doctor --role-arn arn:aws:iam::123456789012:role/deploy
+
+  # a trust policy for this job's token, any ref of this project
+  aws-ci-creds trust-policy --account-id 123456789012 --scope project
+
+  # write the [profile ci] section for you
+  aws-ci-creds setup --profile ci --role-arn arn:aws:iam::123456789012:role/deploy
+
+  # for tools that only read AWS_* variables
+  aws-ci-creds exec --role-arn arn:aws:iam::123456789012:role/deploy -- ./deploy.sh
+
   # try it offline, with a local OIDC issuer and STS emulator
   aws-ci-creds demo";
 

@@ -83,8 +83,13 @@ impl Token {
 
 /// Lower-case hex SHA-256, for fingerprints that identify a value without revealing it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    // sha2 rather than aws-lc: this runs on the cache-hit path, which must not initialise a
+    // crypto library (RSS and start-up time are measured in docs/benchmarks.md).
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Why a token could not be read. Never contains the token.

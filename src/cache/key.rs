@@ -5,7 +5,7 @@
 //! unambiguous (`("ab", "c")` and `("a", "bc")` encode differently), and the version tag means a
 //! future change to the parts gives new keys instead of reusing old entries.
 
-use aws_lc_rs::digest;
+use sha2::{Digest, Sha256};
 
 /// Bumped whenever the parts or their encoding change.
 const KEY_DOMAIN: &[u8] = b"aws-ci-creds cache key v1";
@@ -36,8 +36,7 @@ pub struct CacheKey(String);
 
 impl CacheKey {
     pub fn derive(parts: &KeyParts) -> CacheKey {
-        let digest = digest::digest(&digest::SHA256, &encode(parts));
-        CacheKey(hex(digest.as_ref()))
+        CacheKey(hex(&Sha256::digest(encode(parts))))
     }
 
     pub fn as_str(&self) -> &str {
