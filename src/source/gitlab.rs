@@ -19,6 +19,8 @@ pub struct GitLabSource {
     /// (name, value) of every variable that holds a JWT.
     candidates: Vec<(String, String)>,
     legacy: Option<String>,
+    /// The value of the `--token-env` variable, whatever it holds.
+    named_value: Option<String>,
     project_id: Option<String>,
     job_id: Option<String>,
     not_utf8: bool,
@@ -34,6 +36,10 @@ impl GitLabSource {
                 .filter(|(name, value)| *name != LEGACY_VARIABLE && looks_like_jwt(value))
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
+            named_value: token_env
+                .as_deref()
+                .and_then(|n| env.get(n))
+                .map(str::to_string),
             token_env,
             audience: cfg.audience.value.clone(),
             server_url: env
@@ -54,27 +60,12 @@ impl GitLabSource {
 
     fn find(&self) -> Result<(String, Token), Error> {
         if let Some(name) = &self.token_env {
-            let value = self
-                .candidates
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str());
-            let token = match value {
-                Some(v) => {
-                    super::variable::token_from_variable(name, Some(v), false, &self.snippet(name))?
-                }
-                None => {
-                    // Set but not JWT-shaped, or unset: let the shared reader say which.
-                    return Err(Error::Token(
-                        Message::new(if self.not_utf8 {
-                            format!("the token variable {name} is not valid UTF-8")
-                        } else {
-                            format!("the token variable {name} (from --token-env) is not set in this job, or does not hold a JWT")
-                        })
-                        .fix(self.snippet(name)),
-                    ));
-                }
-            };
+            let token = super::variable::token_from_variable(
+                name,
+                self.named_value.as_deref(),
+                self.not_utf8,
+                &self.snippet(name),
+            )?;
             return Ok((name.clone(), token));
         }
 
@@ -90,7 +81,20 @@ impl GitLabSource {
                 }
             })
             .collect();
-        match matching.as_slice() {
+        // Jobs often request several tokens (AWS, Vault, …): the one for AWS has our audience.
+        let for_us: Vec<&(String, String)> = matching
+            .iter()
+            .copied()
+            .filter(|(_, v)| {
+                decode_claims(v.trim()).is_ok_and(|c| c.aud.iter().any(|a| a == &self.audience))
+            })
+            .collect();
+        let chosen = if matching.len() > 1 && for_us.len() == 1 {
+            for_us
+        } else {
+            matching
+        };
+        match chosen.as_slice() {
             [(name, value)] => {
                 let token = super::variable::token_from_variable(
                     name,
@@ -127,16 +131,25 @@ impl GitLabSource {
                 ))
             }
             many => {
-                let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
+                let described: Vec<String> = many
+                    .iter()
+                    .map(|(n, v)| {
+                        let aud = decode_claims(v.trim())
+                            .map(|c| c.aud_display())
+                            .unwrap_or_default();
+                        format!("{n} (aud {aud})")
+                    })
+                    .collect();
                 Err(Error::Token(
                     Message::new(format!(
-                        "this GitLab job has {} ID token variables: {}",
-                        names.len(),
-                        names.join(", ")
+                        "this GitLab job has {} ID token variables and none is the only one for audience {}: {}",
+                        many.len(),
+                        self.audience,
+                        described.join(", ")
                     ))
                     .fix(format!(
-                        "say which one to use: --token-env {} (the one whose aud is {})",
-                        names[0], self.audience
+                        "say which one to use, e.g. --token-env {}, or give only the AWS token `aud: {}`",
+                        many[0].0, self.audience
                     )),
                 ))
             }

@@ -83,6 +83,36 @@ fn gitlab_two_candidate_tokens_ask_for_token_env() {
 }
 
 #[test]
+fn gitlab_picks_the_one_token_whose_audience_is_aws_among_several() {
+    let mut env = TestEnv::new();
+    let mut vault = env.gitlab_claims();
+    vault["aud"] = "https://vault.example.com".into();
+    env.gitlab_job("VAULT_ID_TOKEN", vault);
+    env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
+    let out = env.run(&["--role-arn", ROLE]);
+    succeeded(&out);
+    assert_eq!(stderr(&out), "");
+    let sent = env.emu.requests();
+    let claims = sent.last().unwrap().token_claims.as_ref().unwrap();
+    assert_eq!(claims["aud"], "sts.amazonaws.com");
+}
+
+#[test]
+fn gitlab_token_env_holding_no_jwt_says_so_precisely() {
+    let mut env = TestEnv::new();
+    env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
+    env.set("AWS_ID_TOKEN", "not-a-token");
+    let err = failed(
+        &env.run(&["--role-arn", ROLE, "--token-env", "AWS_ID_TOKEN"]),
+        3,
+    );
+    says(
+        &err,
+        &["the value of AWS_ID_TOKEN is not a JWT", "id_tokens:"],
+    );
+}
+
+#[test]
 fn gitlab_job_without_a_token_gets_the_id_tokens_snippet_with_the_audience() {
     let mut env = TestEnv::new();
     env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
