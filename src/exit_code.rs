@@ -79,6 +79,21 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_and_the_docs_list_every_code() {
+        for (name, text) in [
+            ("README.md", include_str!("../README.md")),
+            ("docs/exit-codes.md", include_str!("../docs/exit-codes.md")),
+        ] {
+            for code in ExitCode::ALL {
+                assert!(
+                    text.lines().any(|l| l.starts_with(&format!("| {} ", code.code()))),
+                    "exit code {code:?} missing from the table in {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_module_table_lists_every_code() {
         let doc = include_str!("exit_code.rs");
         for code in ExitCode::ALL {
