@@ -86,7 +86,8 @@ mod tests {
         ] {
             for code in ExitCode::ALL {
                 assert!(
-                    text.lines().any(|l| l.starts_with(&format!("| {} ", code.code()))),
+                    text.lines()
+                        .any(|l| l.starts_with(&format!("| {} ", code.code()))),
                     "exit code {code:?} missing from the table in {name}"
                 );
             }
