@@ -78,7 +78,8 @@ cp docs/man/*.1 "$OUT/man/man1/"
 cp README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$OUT/"
 chmod 0644 "$OUT"/completions/* "$OUT"/man/man1/* "$OUT"/*.md "$OUT"/LICENSE-*
 
-(cd "$OUT" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
+SUMS=$(cd "$OUT" && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs sha256sum)
+printf '%s\n' "$SUMS" >"$OUT/SHA256SUMS"
 
 # --- archive --------------------------------------------------------------------
 MTIME=$(git log -1 --format=%ct 2>/dev/null || date +%s)
