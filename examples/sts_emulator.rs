@@ -22,13 +22,16 @@ use serde_json::{Value, json};
 
 const USAGE: &str = "usage: sts_emulator --role-arn ARN --audience AUD --subject-like PATTERN \
 [--max-session-seconds N] --sub SUB [--claims JSON] --token-out FILE --ready-file FILE \
-[--token-lifetime-seconds N] [--client-id ID]...
+[--token-lifetime-seconds N] [--credential-lifetime-seconds N] [--client-id ID]...
 
   --audience AUD     the role trusts this audience; it is also the minted token's aud and the
                      registered client id (unless --client-id is given)
   --claims JSON      extra claims (an object) merged into the minted token; they win over
                      the defaults (iss, aud, iat, nbf, exp, jti) and --sub
-  --client-id ID     an audience registered on the IAM OIDC provider (repeatable)";
+  --client-id ID     an audience registered on the IAM OIDC provider (repeatable)
+  --credential-lifetime-seconds N
+                     issued credentials expire N seconds after issue, whatever DurationSeconds
+                     asked for (still validated: 900 at least); for refresh tests";
 
 struct Args {
     role_arn: String,
@@ -41,6 +44,7 @@ struct Args {
     ready_file: PathBuf,
     token_lifetime_seconds: i64,
     client_ids: Vec<String>,
+    credential_lifetime_seconds: Option<u32>,
 }
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -54,6 +58,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut ready_file = None;
     let mut token_lifetime_seconds = 3600i64;
     let mut client_ids = Vec::new();
+    let mut credential_lifetime_seconds = None;
     while let Some(flag) = argv.next() {
         if flag == "-h" || flag == "--help" {
             return Err(String::new());
@@ -93,6 +98,15 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| "--token-lifetime-seconds must be a number".to_string())?
             }
             "--client-id" => client_ids.push(value()?),
+            "--credential-lifetime-seconds" => {
+                credential_lifetime_seconds = Some(
+                    value()?
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or("--credential-lifetime-seconds must be a positive number")?,
+                )
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -112,6 +126,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         claims,
         token_lifetime_seconds,
         client_ids,
+        credential_lifetime_seconds,
     })
 }
 
@@ -165,6 +180,7 @@ fn run(args: Args) -> Result<(), String> {
             max_session_seconds: args.max_session_seconds,
         }],
         client_ids: args.client_ids.clone(),
+        credential_lifetime_override: args.credential_lifetime_seconds,
         ..EmulatorConfig::default()
     })
     .map_err(|e| format!("cannot start the emulator: {e}"))?;

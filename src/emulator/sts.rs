@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_lc_rs::{digest, hmac};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde_json::Value;
 
 use super::http::{self, Outcome, Request, Response, StopFlag};
@@ -623,7 +623,13 @@ fn assume_role_with_web_identity(
         "IQoJb3JpZ2luX2VtdWxhdG9y{}",
         base64::Engine::encode(&base64::prelude::BASE64_STANDARD, token_bytes)
     );
-    let expiration = now + chrono::Duration::seconds(duration);
+    let lifetime = shared
+        .config
+        .credential_lifetime_override
+        .map_or(duration, i64::from);
+    // Whole seconds, as STS issues them: the Expiration a client reads is the instant the
+    // emulator stops accepting the credentials.
+    let expiration = now.with_nanosecond(0).unwrap_or(now) + chrono::Duration::seconds(lifetime);
     let assumed_role_arn = format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session}");
     let assumed_role_id = format!("{role_id}:{session}");
     shared.lock().issued.insert(

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde_json::{Value, json};
 
 use super::http::{parse_form, percent_encode};
@@ -1049,5 +1049,57 @@ async fn real_sts_client_credentials_expire_with_the_session() {
         .send()
         .await
         .expect_err("expired session");
+    assert_eq!(err.code(), Some("ExpiredToken"));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn credential_lifetime_override_shortens_the_session_but_still_validates_duration() {
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+    let clock = Arc::new(ManualClock(Mutex::new(SystemClock.now())));
+    let emu = Emulator::start(EmulatorConfig {
+        clock: clock.clone(),
+        credential_lifetime_override: Some(20),
+        ..config()
+    })
+    .unwrap();
+    let issued_at = clock.0.lock().unwrap().with_nanosecond(0).unwrap();
+    let assume = |duration: i32| {
+        sdk_client(&emu, None)
+            .assume_role_with_web_identity()
+            .role_arn(ROLE)
+            .role_session_name("short-lived")
+            .web_identity_token(emu.mint(json!({"sub": SUB})))
+            .duration_seconds(duration)
+            .send()
+    };
+
+    // DurationSeconds is still checked the way STS checks it.
+    let err = assume(600).await.expect_err("below STS's minimum");
+    assert_eq!(err.code(), Some("ValidationError"));
+
+    let out = assume(900).await.unwrap();
+    let c = out.credentials().unwrap();
+    let expiration = DateTime::<Utc>::from_timestamp(c.expiration().secs(), 0).unwrap();
+    assert_eq!(expiration, issued_at + chrono::Duration::seconds(20));
+
+    let creds = aws_sdk_sts::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "emulator-test",
+    );
+    *clock.0.lock().unwrap() = issued_at + chrono::Duration::seconds(19);
+    sdk_client(&emu, Some(creds.clone()))
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("valid one second before the Expiration");
+    *clock.0.lock().unwrap() = issued_at + chrono::Duration::seconds(20);
+    let err = sdk_client(&emu, Some(creds))
+        .get_caller_identity()
+        .send()
+        .await
+        .expect_err("refused from the Expiration on");
     assert_eq!(err.code(), Some("ExpiredToken"));
 }

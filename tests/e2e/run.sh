@@ -16,6 +16,8 @@
 #   AWS_CI_CREDS_BIN   binary to test (default: <target dir>/release/aws-ci-creds)
 #   STS_EMULATOR_BIN   emulator (default: <target dir>/{debug,release}/examples/sts_emulator)
 #   E2E_CACHE_CHECKS   0 = skip the checks that need the binary's on-disk cache (default 1)
+#   E2E_REFRESH_SECONDS  how long the refresh check's clients keep calling (default 45;
+#                      0 skips it); credentials live 20 s there
 #   E2E_SKIP_SETUP     1 = don't run setup.sh (tools already installed)
 #   E2E_KEEP           1 = keep the temp dir (its path is printed)
 set -euo pipefail
@@ -294,14 +296,15 @@ fi
 # ==============================================================================
 section "strict STS emulator"
 
-# start_emulator NAME ROLE_ARN SUBJECT_LIKE SUB : starts an emulator instance in
-# the background; sets EMU_ISSUER, EMU_STS and EMU_TOKEN. Returns 1 if it
-# doesn't become ready in 30 s.
+# start_emulator NAME ROLE_ARN SUBJECT_LIKE SUB [EMULATOR_ARG...] : starts an
+# emulator instance in the background; sets EMU_ISSUER, EMU_STS and EMU_TOKEN.
+# Returns 1 if it doesn't become ready in 30 s.
 start_emulator() {
     local name=$1 role=$2 like=$3 sub=$4 dir=$WORK/emu-$1 pid
+    shift 4
     mkdir -p "$dir"
     "$EMULATOR" --role-arn "$role" --audience sts.amazonaws.com --subject-like "$like" \
-        --sub "$sub" --token-out "$dir/token.jwt" --ready-file "$dir/ready.json" \
+        --sub "$sub" --token-out "$dir/token.jwt" --ready-file "$dir/ready.json" "$@" \
         >"$dir/log" 2>&1 &
     pid=$!
     BG_PIDS+=("$pid")
@@ -452,6 +455,71 @@ if [ "$emu_up" = 1 ]; then
         else
             not_ok "cache: 20 sequential aws calls -> 1 AssumeRoleWithWebIdentity" "saw $((after - before))"
         fi
+    fi
+
+    # --- a client that keeps running across credential expiry -------------------
+    # STS never issues less than 900 s, so this emulator cuts every session to
+    # REFRESH_LIFETIME seconds (DurationSeconds is still validated). A boto3
+    # process and a Go process each keep one client for REFRESH_SECONDS and
+    # call GetCallerIdentity every 2 s: every call must succeed (the emulator
+    # refuses expired credentials), the client must hold the short Expiration
+    # from our JSON and run credential_process again, and new credentials must
+    # come from new exchanges. botocore re-runs the process on every call
+    # (its mandatory refresh window is 10 min); our cache answers while more
+    # than the 8 s margin is left, then exchanges. The Go SDK keeps the
+    # credentials until their Expiration, then runs the process again.
+    REFRESH_SECONDS=${E2E_REFRESH_SECONDS:-45}
+    REFRESH_LIFETIME=20
+    REFRESH_EVERY=2
+    section "credential refresh: ${REFRESH_LIFETIME}s credentials, clients running ${REFRESH_SECONDS}s"
+    if [ "$REFRESH_SECONDS" = 0 ]; then
+        skip "refresh: long-running boto3 and Go clients across credential expiry" "E2E_REFRESH_SECONDS=0"
+    else
+        refresh_pids=()
+        refresh_clients=()
+        declare -A refresh_issuer=()
+        for c in boto3 go; do
+            if ! start_emulator "refresh-$c" "$EMU_ROLE_ARN" 'project_path:e2e/app:*' "$EMU_SUB" \
+                --credential-lifetime-seconds "$REFRESH_LIFETIME"; then
+                not_ok "refresh: emulator with ${REFRESH_LIFETIME}s credentials ready for $c"
+                continue
+            fi
+            add_profile "refresh-$c" "$BIN" --role-arn "$EMU_ROLE_ARN" --token-file "$EMU_TOKEN" \
+                --sts-endpoint "$EMU_STS" --session-name "e2e-refresh-$c" \
+                --cache-dir "$WORK/emu-refresh-$c/cache" --refresh-margin 8s
+            refresh_issuer[$c]=$EMU_ISSUER
+            log=$WORK/logs/refresh-$c
+            case $c in
+            boto3) AWS_ENDPOINT_URL_STS=$EMU_STS "$PY" "$E2E_DIR/refresh_boto3.py" "refresh-$c" \
+                "$REFRESH_SECONDS" "$REFRESH_EVERY" >"$log.out" 2>"$log.err" & ;;
+            go) AWS_ENDPOINT_URL_STS=$EMU_STS "$WHOAMI_GO" -profile "refresh-$c" \
+                -loop "${REFRESH_SECONDS}s" -every "${REFRESH_EVERY}s" >"$log.out" 2>"$log.err" & ;;
+            esac
+            refresh_pids+=($!)
+            refresh_clients+=("$c")
+        done
+        for i in "${!refresh_pids[@]}"; do
+            c=${refresh_clients[$i]}
+            log=$WORK/logs/refresh-$c
+            rc=0
+            wait "${refresh_pids[$i]}" || rc=$?
+            exchanges=$(emu_calls "${refresh_issuer[$c]}")
+            echo "    # $c: exit $rc, $(grep -c '^{' "$log.out" || true) calls, $exchanges AssumeRoleWithWebIdentity"
+            while IFS=$'\t' read -r verdict name why; do
+                case $verdict in
+                PASS) ok "refresh: $c: $name" ;;
+                FAIL) not_ok "refresh: $c: $name" "$why" ;;
+                INFO) echo "    # $c: $name" ;;
+                esac
+            done < <("$PY" "$E2E_DIR/check_refresh.py" "$log.out" "$REFRESH_LIFETIME" \
+                "$((REFRESH_SECONDS / REFRESH_EVERY / 2))" 2>&1 || echo "FAIL	checker	crashed")
+            if [ "$exchanges" -ge 2 ]; then
+                ok "refresh: $c: the emulator saw $exchanges exchanges (more than one)"
+            else
+                not_ok "refresh: $c: more than one AssumeRoleWithWebIdentity" "saw $exchanges"
+            fi
+            if [ "$rc" != 0 ]; then show "$log.err"; fi
+        done
     fi
     unset AWS_ENDPOINT_URL_STS
 fi

@@ -6,7 +6,15 @@
 // (`sh -c <line>`, stderr passed straight through to our stderr, 1 min
 // timeout). It then calls sts:GetCallerIdentity and prints the caller ARN.
 //
-// Usage: whoami [-profile ci]
+// Usage: whoami [-profile ci] [-loop 45s -every 2s]
+//
+// With -loop it keeps one aws.Config (and so the SDK's credentials cache)
+// for the whole run, as a long `terraform apply` does, and calls
+// GetCallerIdentity every -every until -loop has passed, printing one JSON
+// line per call: {"i","t","ok","key4","expires","arn"} or {"i","t","ok":false,
+// "error"} (key4: the last 4 characters of the access key id; never a whole
+// key or a secret). The SDK runs credential_process again only once the
+// cached credentials reach their Expiration. Exit status 1 if any call failed.
 //
 // It is built in GOPATH mode against Debian's golang-github-aws-aws-sdk-go-v2-dev,
 // so no Go modules are downloaded.
@@ -18,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,9 +36,11 @@ import (
 
 func main() {
 	profile := flag.String("profile", "ci", "shared config profile to load")
+	loop := flag.Duration("loop", 0, "keep calling for this long (0: one call)")
+	every := flag.Duration("every", 2*time.Second, "interval between calls with -loop")
 	flag.Parse()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+*loop)
 	defer cancel()
 
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(*profile))
@@ -47,7 +58,12 @@ func main() {
 		})
 	}
 
-	out, err := sts.NewFromConfig(cfg, opts...).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	client := sts.NewFromConfig(cfg, opts...)
+	if *loop > 0 {
+		os.Exit(callInLoop(ctx, cfg, client, *loop, *every))
+	}
+
+	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "whoami: GetCallerIdentity: %v\n", err)
 		os.Exit(1)
@@ -57,6 +73,49 @@ func main() {
 		"Arn":     aws.ToString(out.Arn),
 		"UserId":  aws.ToString(out.UserId),
 	})
+}
+
+func callInLoop(ctx context.Context, cfg aws.Config, client *sts.Client, loop, every time.Duration) int {
+	enc := json.NewEncoder(os.Stdout)
+	end := time.Now().Add(loop)
+	failed := 0
+	for i := 1; ; i++ {
+		started := time.Now()
+		record := map[string]interface{}{"i": i, "t": float64(started.UnixNano()) / 1e9}
+		// The credentials the call below signs with: the SDK's cached ones, or
+		// freshly fetched through credential_process if those have expired.
+		creds, err := cfg.Credentials.Retrieve(ctx)
+		if err == nil {
+			var out *sts.GetCallerIdentityOutput
+			out, err = client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if err == nil {
+				key := creds.AccessKeyID
+				if len(key) > 4 {
+					key = key[len(key)-4:]
+				}
+				record["ok"] = true
+				record["key4"] = key
+				record["arn"] = aws.ToString(out.Arn)
+				if creds.CanExpire {
+					record["expires"] = float64(creds.Expires.UnixNano()) / 1e9
+				}
+			}
+		}
+		if err != nil {
+			failed++
+			record["ok"] = false
+			record["error"] = strings.TrimSpace(err.Error())
+		}
+		enc.Encode(record)
+		if time.Now().Add(every).After(end) {
+			break
+		}
+		time.Sleep(time.Until(started.Add(every)))
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
 }
 
 func endpointFromEnv() string {
