@@ -36,6 +36,28 @@ pub mod vars {
     pub const TOKEN_COMMAND: &str = "AWS_CI_CREDS_TOKEN_COMMAND";
     pub const AZURE_SERVICE_CONNECTION: &str = "AWS_CI_CREDS_AZURE_SERVICE_CONNECTION";
     pub const TFC_TAG: &str = "AWS_CI_CREDS_TFC_TAG";
+
+    /// The variables that hold text (everything but the paths, which need not be UTF-8).
+    pub const TEXT: [&str; 18] = [
+        ROLE_ARN,
+        AWS_ROLE_ARN,
+        SOURCE,
+        AUDIENCE,
+        SESSION_NAME,
+        AWS_SESSION_NAME,
+        DURATION,
+        REGION,
+        DEFAULT_REGION,
+        ENDPOINT_STS,
+        ENDPOINT,
+        USE_FIPS,
+        TIMEOUT,
+        NO_CACHE,
+        REFRESH_MARGIN,
+        TOKEN_COMMAND,
+        AZURE_SERVICE_CONNECTION,
+        TFC_TAG,
+    ];
 }
 
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
@@ -100,22 +122,26 @@ impl RoleArn {
             (parts[1], parts[2], parts[3], parts[4], parts[5]);
         if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov") {
             return Err(format!(
-                "has partition `{partition}`; expected aws, aws-cn or aws-us-gov"
+                "has partition `{}`; expected aws, aws-cn or aws-us-gov",
+                clip(partition)
             ));
         }
         if service != "iam" || !region.is_empty() {
             return Err(format!(
-                "is not an IAM role ARN (service `{service}`); expected arn:{partition}:iam::ACCOUNT:role/NAME"
+                "is not an IAM role ARN (service `{}`); expected arn:{partition}:iam::ACCOUNT:role/NAME",
+                clip(service)
             ));
         }
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(
-                "has account id `{account}`; an account id is exactly 12 digits"
+                "has account id `{}`; an account id is exactly 12 digits",
+                clip(account)
             ));
         }
         let Some(path_and_name) = resource.strip_prefix("role/") else {
             return Err(format!(
-                "names `{resource}`, not a role; expected role/NAME (an assumed-role or user ARN cannot be assumed)"
+                "names `{}`, not a role; expected role/NAME (an assumed-role or user ARN cannot be assumed)",
+                clip(resource)
             ));
         };
         let name = path_and_name.rsplit('/').next().unwrap_or_default();
@@ -125,7 +151,8 @@ impl RoleArn {
                 .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
         if !name_ok {
             return Err(format!(
-                "has role name `{name}`; role names are 1 to 64 of A-Z a-z 0-9 + = , . @ _ -"
+                "has role name `{}`; role names are 1 to 64 of A-Z a-z 0-9 + = , . @ _ -",
+                clip(name)
             ));
         }
         let path_ok = path_and_name.len() <= 512
@@ -200,15 +227,34 @@ fn layer<T>(
 
 fn invalid(setting_origin: &Origin, value: &str, problem: &str, fix: &str) -> Error {
     Error::usage(
-        format!("{setting_origin} is `{value}`, which {problem}"),
+        format!("{setting_origin} is `{}`, which {problem}", clip(value)),
         fix.to_string(),
     )
+}
+
+/// A value as an error message quotes it: whole when short, else its start and its length, so a
+/// 100 KiB argument does not become a 100 KiB error in the job log.
+pub fn clip(value: &str) -> String {
+    const KEEP: usize = 80;
+    let count = value.chars().count();
+    if count <= KEEP + 20 {
+        return value.to_string();
+    }
+    let start: String = value.chars().take(KEEP).collect();
+    format!("{start}… ({count} characters)")
 }
 
 impl Config {
     /// Resolves and validates the credential options. Nothing here touches the network or the
     /// token; a wrong value fails with the flag or variable that set it.
     pub fn resolve(args: &CredentialArgs, env: &Env, verbose: u8) -> Result<Config, Error> {
+        // A setting variable that is not UTF-8 would otherwise read as unset.
+        if let Some(name) = vars::TEXT.into_iter().find(|name| env.is_not_utf8(name)) {
+            return Err(Error::usage(
+                format!("the variable {name} is set to something that is not valid UTF-8"),
+                format!("set {name} to plain text, or unset it"),
+            ));
+        }
         let role_arn = match layer(
             args.role_arn.clone(),
             "--role-arn",

@@ -22,7 +22,8 @@ pub fn validate(name: &str) -> Result<(), String> {
 }
 
 /// Makes any string a valid session name: disallowed characters become `-`, runs of them
-/// collapse, the result is cut to 64 characters and padded to 2.
+/// collapse, the result is cut to 64 characters (never ending in a cut-off `-`) and padded to 2.
+/// Sanitizing a sanitized name changes nothing.
 pub fn sanitize(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len().min(MAX));
     for c in raw.chars() {
@@ -32,7 +33,8 @@ pub fn sanitize(raw: &str) -> String {
         }
         out.push(c);
     }
-    let mut out: String = out.trim_matches('-').chars().take(MAX).collect();
+    let cut: String = out.trim_start_matches('-').chars().take(MAX).collect();
+    let mut out = cut.trim_end_matches('-').to_string();
     while out.len() < 2 {
         out.push('-');
     }
@@ -68,5 +70,20 @@ mod tests {
         assert_eq!(sanitize("feature/my branch"), "feature-my-branch");
         assert_eq!(sanitize("ok-name"), "ok-name");
         assert_eq!(sanitize(&"a".repeat(80)).len(), 64);
+    }
+
+    /// Found by the `settings` fuzz target: a name cut at 64 characters right after a replaced
+    /// character ended in `-`, and sanitizing it again changed it.
+    #[test]
+    fn sanitizing_is_idempotent_and_never_leaves_a_cut_off_dash() {
+        let raw = format!("{}/b", "a".repeat(63));
+        let once = sanitize(&raw);
+        assert_eq!(once, "a".repeat(63));
+        assert_eq!(sanitize(&once), once);
+        for raw in ["322-", "a-", "-", "a", "x/y/", &"é".repeat(70)] {
+            let once = sanitize(raw);
+            assert!(validate(&once).is_ok(), "{raw:?} -> {once:?}");
+            assert_eq!(sanitize(&once), once, "{raw:?}");
+        }
     }
 }

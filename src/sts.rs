@@ -178,6 +178,10 @@ fn classify(err: AssumeError) -> StsFailure {
                     message: e.message().unwrap_or_default().to_string(),
                     status,
                 },
+                None if (200..300).contains(&status) => StsFailure::Transport {
+                    what: format!("STS answered HTTP {status} with a body that is not STS's XML"),
+                    cause: None,
+                },
                 None => StsFailure::Transport {
                     what: format!("STS answered HTTP {status} without a readable error"),
                     cause: None,
@@ -377,7 +381,7 @@ async fn sleep_before_retry(at: &Attempt<'_>, attempt: u32) -> bool {
 fn expires_within(claims: &Claims, now: DateTime<Utc>, seconds: i64) -> bool {
     claims
         .exp
-        .is_some_and(|exp| exp - now.timestamp() <= seconds)
+        .is_some_and(|exp| exp.saturating_sub(now.timestamp()) <= seconds)
 }
 
 /// Fails fast, before STS, on a token that has already expired, saying when and why.
@@ -414,7 +418,7 @@ pub fn check_not_expired(
 
 /// "3m 20s", "2h 5m", "45s".
 pub fn human_duration(seconds: i64) -> String {
-    let s = seconds.abs();
+    let s = seconds.unsigned_abs();
     match s {
         0..=59 => format!("{s}s"),
         60..=3599 => format!("{}m {}s", s / 60, s % 60),

@@ -100,6 +100,20 @@ pub struct Entry {
     pub credentials: Credentials,
 }
 
+/// Decodes an entry file's bytes and classifies it at `now`, as [`Cache::lookup`] does after
+/// reading the file: the parsing half of the cache, exposed for the fuzz targets in `fuzz/`.
+/// Returns the entry's state, or why the bytes are damaged (a reason that never quotes them).
+#[doc(hidden)]
+pub fn decode_entry(
+    bytes: &[u8],
+    now: DateTime<Utc>,
+    margin: chrono::Duration,
+) -> Result<(Entry, EntryState), String> {
+    let entry = entry::decode(bytes)?;
+    let state = entry::classify(&entry.credentials, now, margin);
+    Ok((entry, state))
+}
+
 /// What [`Cache::lookup`] found.
 #[derive(Debug)]
 pub enum Lookup {

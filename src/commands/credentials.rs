@@ -168,7 +168,7 @@ pub fn assume_request(
 /// A token from a source that mints them on request (GitHub), within `--timeout`. Network.
 pub fn mint(ctx: &Ctx, cfg: &Config, source: &dyn TokenSource) -> Result<Token, Error> {
     let runtime = runtime()?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let http = http::Client::new(cfg.timeout.value)?;
         ctx.diag.info(format!(
             "requesting a token from {} (audience {})",
@@ -188,7 +188,15 @@ pub fn mint(ctx: &Ctx, cfg: &Config, source: &dyn TokenSource) -> Result<Token, 
                 None,
             )),
         }
-    })
+    });
+    finish(runtime);
+    result
+}
+
+/// Drops the runtime without waiting for its blocking threads: a DNS lookup stuck in
+/// `getaddrinfo` past the deadline must not keep the process alive after it has its answer.
+fn finish(runtime: tokio::runtime::Runtime) {
+    runtime.shutdown_background();
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -407,7 +415,7 @@ pub fn exchange(
 ) -> Result<(Credentials, Token), Error> {
     let runtime = runtime()?;
     let remaining = cfg.timeout.value.saturating_sub(started.elapsed());
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let deadline = tokio::time::Instant::now() + remaining;
         let http = if token.is_none() || source.can_remint() {
             Some(http::Client::new(remaining)?)
@@ -435,5 +443,7 @@ pub fn exchange(
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ));
         Ok((creds, token))
-    })
+    });
+    finish(runtime);
+    result
 }

@@ -672,7 +672,7 @@ fn claims_report(ctx: &Ctx, c: &Claims) -> ClaimsReport {
         iat: c.issued_at().map(rfc3339),
         exp: c.expires_at().map(rfc3339),
         seconds_left: c.expires_at().map(|e| (e - now).num_seconds()),
-        lifetime_seconds: c.exp.zip(c.iat).map(|(e, i)| e - i),
+        lifetime_seconds: c.exp.zip(c.iat).map(|(e, i)| e.saturating_sub(i)),
         job: JOB_CLAIMS
             .iter()
             .filter_map(|k| c.text(k).map(|v| (k.to_string(), v)))

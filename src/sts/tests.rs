@@ -388,3 +388,23 @@ fn self_managed_gitlab_issuers_with_a_path_keep_it() {
     );
     assert!(text.contains("\"git.example.com/gitlab:sub\""), "{text}");
 }
+
+/// Found by the `sts_explain` fuzz target: `human_duration(i64::MIN)` overflowed on negation.
+#[test]
+fn human_duration_takes_any_number_of_seconds() {
+    assert_eq!(human_duration(-45), "45s");
+    assert_eq!(human_duration(200), "3m 20s");
+    assert!(human_duration(i64::MIN).ends_with('m'));
+    assert!(human_duration(i64::MAX).ends_with('m'));
+}
+
+/// A token endpoint (or file) can hand over any `exp`: the extremes neither overflow nor count
+/// as "still valid for a while" when they are in the past.
+#[test]
+fn extreme_expiry_claims_do_not_overflow() {
+    let mut claims = token(0).claims;
+    claims.exp = Some(i64::MIN);
+    assert!(expires_within(&claims, now(), TOKEN_SLACK_SECONDS));
+    claims.exp = Some(i64::MAX);
+    assert!(!expires_within(&claims, now(), TOKEN_SLACK_SECONDS));
+}

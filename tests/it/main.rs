@@ -9,6 +9,7 @@ mod credential_mode;
 mod demo;
 mod doctor;
 mod exec;
+mod faults;
 mod manual;
 mod sdk;
 mod secrets;

@@ -10,34 +10,34 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// A GitHub request token nobody could print by chance.
-const CANARY_BEARER: &str = "canary-gh-bearer-7QvX2mK9pLw4Rz8N";
+pub(crate) const CANARY_BEARER: &str = "canary-gh-bearer-7QvX2mK9pLw4Rz8N";
 
 /// Secret strings that must never be shown.
 #[derive(Default, Clone)]
-struct Canaries(Vec<(String, String)>);
+pub(crate) struct Canaries(Vec<(String, String)>);
 
 impl Canaries {
-    fn add(&mut self, what: &str, value: &str) {
+    pub(crate) fn add(&mut self, what: &str, value: &str) {
         assert!(value.len() >= 16, "a canary too short to be unique: {what}");
         self.0.push((what.to_string(), value.to_string()));
     }
 
     /// The token, and its payload and signature on their own (each unique to this token).
-    fn token(&mut self, token: &str) {
+    pub(crate) fn token(&mut self, token: &str) {
         self.add("token", token);
         let parts: Vec<&str> = token.split('.').collect();
         self.add("token payload", parts[1]);
         self.add("token signature", parts[2]);
     }
 
-    fn credentials(&mut self, v: &Value) {
+    pub(crate) fn credentials(&mut self, v: &Value) {
         for field in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
             self.add(field, v[field].as_str().unwrap());
         }
     }
 
     #[track_caller]
-    fn assert_absent(&self, text: &str, context: &str) {
+    pub(crate) fn assert_absent(&self, text: &str, context: &str) {
         for (what, value) in &self.0 {
             assert!(
                 !text.contains(value.as_str()),
@@ -47,7 +47,7 @@ impl Canaries {
     }
 }
 
-fn env_with_canary_bearer() -> TestEnv {
+pub(crate) fn env_with_canary_bearer() -> TestEnv {
     TestEnv::with_config(EmulatorConfig {
         roles: vec![RoleTrust {
             role_arn: ROLE.into(),
@@ -62,7 +62,7 @@ fn env_with_canary_bearer() -> TestEnv {
 
 /// A GitLab job whose token is a canary, with a first successful run whose credentials (now in
 /// the cache) are canaries too.
-fn gitlab_with_cached_credentials() -> (TestEnv, Canaries) {
+pub(crate) fn gitlab_with_cached_credentials() -> (TestEnv, Canaries) {
     let mut env = env_with_canary_bearer();
     let mut canaries = Canaries::default();
     canaries.add("GitHub request token", CANARY_BEARER);
@@ -76,7 +76,7 @@ fn gitlab_with_cached_credentials() -> (TestEnv, Canaries) {
 
 /// Runs `args` quietly, with -v and with -vv: the exit code is `code` every time, and no canary
 /// is on stderr (nor on stdout, when the run failed).
-fn check(env: &TestEnv, canaries: &Canaries, args: &[&str], code: i32) {
+pub(crate) fn check(env: &TestEnv, canaries: &Canaries, args: &[&str], code: i32) {
     for verbosity in [None, Some("-v"), Some("-vv")] {
         let mut all: Vec<&str> = verbosity.into_iter().collect();
         all.extend_from_slice(args);
@@ -117,7 +117,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
 }
 
 /// Credentials are only in the cache directory; tokens only where the test put them.
-fn check_files(env: &TestEnv, canaries: &Canaries) {
+pub(crate) fn check_files(env: &TestEnv, canaries: &Canaries) {
     let mut files = Vec::new();
     walk(env.dir.path(), &mut files);
     let cache = env.cache_dir();
@@ -142,7 +142,7 @@ fn check_files(env: &TestEnv, canaries: &Canaries) {
 }
 
 /// A file the test writes on purpose (token files), exempt from the file scan.
-fn given_token_file(env: &TestEnv, token: &str) -> String {
+pub(crate) fn given_token_file(env: &TestEnv, token: &str) -> String {
     std::fs::create_dir_all(env.path("given")).unwrap();
     env.token_file("given/token", token)
         .to_str()
