@@ -12,7 +12,7 @@ use super::{Acquired, BoxFuture, SourceKind, TokenSource};
 use crate::config::Config;
 use crate::diag::Diag;
 use crate::env::Env;
-use crate::error::{Error, Message};
+use crate::error::Error;
 use crate::jwt::{Claims, Token};
 use crate::secret::Secret;
 use crate::session;
@@ -50,20 +50,14 @@ impl BuildkiteSource {
     fn job(&self) -> Result<(&str, &Secret<String>), Error> {
         match (&self.job_id, &self.agent_token) {
             (Some(job), Some(token)) => Ok((job, token)),
-            _ => {
-                let missing: Vec<&str> = [
+            _ => Err(super::missing_setup(
+                "this Buildkite step cannot request an OIDC token",
+                &[
                     (JOB_ID, self.job_id.is_none()),
                     (AGENT_TOKEN, self.agent_token.is_none()),
-                ]
-                .into_iter()
-                .filter_map(|(n, m)| m.then_some(n))
-                .collect();
-                Err(Error::Token(
-                    Message::new("this Buildkite step cannot request an OIDC token")
-                        .detail(format!("not set: {}", missing.join(", ")))
-                        .fix(DOCKER_FIX),
-                ))
-            }
+                ],
+                DOCKER_FIX,
+            )),
         }
     }
 }

@@ -43,20 +43,14 @@ impl GitHubSource {
     fn endpoint(&self) -> Result<(&str, &Secret<String>), Error> {
         match (&self.url, &self.request_token) {
             (Some(url), Some(token)) => Ok((url, token)),
-            _ => {
-                let missing: Vec<&str> = [
+            _ => Err(super::missing_setup(
+                "this GitHub Actions job cannot request an OIDC token",
+                &[
                     (REQUEST_URL, self.url.is_none()),
                     (REQUEST_TOKEN, self.request_token.is_none()),
-                ]
-                .into_iter()
-                .filter_map(|(n, missing)| missing.then_some(n))
-                .collect();
-                Err(Error::Token(
-                    Message::new("this GitHub Actions job cannot request an OIDC token")
-                        .detail(format!("not set: {}", missing.join(", ")))
-                        .fix(PERMISSIONS_FIX),
-                ))
-            }
+                ],
+                PERMISSIONS_FIX,
+            )),
         }
     }
 }

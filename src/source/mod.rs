@@ -426,6 +426,17 @@ pub fn job_identity(env: &Env) -> Option<String> {
     })
 }
 
+/// The error for a CI whose token request needs variables the job does not have: which are
+/// missing, and the pipeline lines that provide them.
+pub(crate) fn missing_setup(what: &str, vars: &[(&str, bool)], fix: &str) -> Error {
+    let missing: Vec<&str> = vars.iter().filter(|(_, m)| *m).map(|(n, _)| *n).collect();
+    Error::Token(
+        crate::error::Message::new(what)
+            .detail(format!("not set: {}", missing.join(", ")))
+            .fix(fix),
+    )
+}
+
 /// A cache-key job identity: the CI, its job identifiers (`-` where unknown) and a hash of a
 /// secret only this job has, so no other job on the runner can ever be served these credentials.
 pub(crate) fn job_key(ci: &str, ids: &[Option<&str>], job_secret: &str) -> String {
