@@ -247,13 +247,11 @@ fn non_retryable_sts_answers_fail_at_once_with_one_call() {
             "too large",
         ),
     ] {
-        for verbosity in ["-q", "-v", "-vv"] {
+        for verbosity in [None, Some("-v"), Some("-vv")] {
             let before = env.assume_calls();
             env.emu.push_fault(Fault::sts_error(code, message));
-            let mut args = vec!["--role-arn", ROLE, "--no-cache", "--timeout", "20s"];
-            if verbosity != "-q" {
-                args.insert(0, verbosity);
-            }
+            let mut args: Vec<&str> = verbosity.into_iter().collect();
+            args.extend(["--role-arn", ROLE, "--no-cache", "--timeout", "20s"]);
             let out = env.run(&args);
             let err = failed(&out, 4);
             says(&err, &[code, message, fix]);
@@ -263,7 +261,7 @@ fn non_retryable_sts_answers_fail_at_once_with_one_call() {
                 "{code} is not retried (a retry would have succeeded)"
             );
             assert!(!err.contains("will retry"), "{err}");
-            canaries.assert_absent(&err, &format!("stderr of {code} {verbosity}"));
+            canaries.assert_absent(&err, &format!("stderr of {code} {verbosity:?}"));
         }
     }
     check_files(&env, &canaries);
