@@ -33,8 +33,9 @@ STS=$(jq -r .sts_endpoint "$W/ready.json")
 CALLS_URL=$(jq -r .issuer "$W/ready.json")/_emulator/calls
 calls() { curl -s "$CALLS_URL" | jq -r .AssumeRoleWithWebIdentity; }
 
-# A clean environment: no CI or AWS variables from this machine. Every command, baselines
-# included, runs through the same `env -i` so the comparison is like for like.
+# A clean environment: no CI or AWS variables from this machine. hyperfine and /usr/bin/time
+# themselves run in it, so every command, baselines included, sees the same environment and no
+# wrapper process is timed.
 run_env=(env -i PATH="$PATH" HOME="$W/home")
 ARGS=(--role-arn "$ROLE" --token-file "$W/token" --sts-endpoint "$STS")
 
@@ -47,25 +48,25 @@ echo
 echo "## 1. Cache hit vs cat of the same cache file"
 "${run_env[@]}" "$BIN" "${ARGS[@]}" --cache-dir "$W/cache" >/dev/null
 ENTRY=$(ls "$W/cache"/*.json)
-hyperfine -N --warmup 20 --runs 300 --style none --export-markdown "$W/hit.md" --export-json "$W/hit.json" \
-    -n "aws-ci-creds (cache hit)" "${run_env[*]} $BIN ${ARGS[*]} --cache-dir $W/cache" \
-    -n "cat (same file)" "${run_env[*]} cat $ENTRY" >/dev/null
+"${run_env[@]}" hyperfine -N --warmup 20 --runs 300 --style none --export-markdown "$W/hit.md" --export-json "$W/hit.json" \
+    -n "aws-ci-creds (cache hit)" "$BIN ${ARGS[*]} --cache-dir $W/cache" \
+    -n "cat (same file)" "cat $ENTRY" >/dev/null
 cat "$W/hit.md"
 jq -r '.results[] | "- median \(.command): \(.median * 1000 | . * 100 | round / 100) ms"' "$W/hit.json"
 peak() { # median of 21 peak-RSS samples, KiB
-    for _ in $(seq 21); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
+    for _ in $(seq 21); do "${run_env[@]}" /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
 }
 echo
-echo "Peak RSS (median of 21): aws-ci-creds $(peak "${run_env[@]}" "$BIN" "${ARGS[@]}" --cache-dir "$W/cache") KiB; cat $(peak "${run_env[@]}" cat "$ENTRY") KiB"
+echo "Peak RSS (median of 21): aws-ci-creds $(peak "$BIN" "${ARGS[@]}" --cache-dir "$W/cache") KiB; cat $(peak cat "$ENTRY") KiB"
 echo
 
 echo "## 2. Cold exchange (no cache) vs a plain curl POST of the same request"
 BODY="$W/body"
 printf 'Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=%s&RoleSessionName=gl-1-2&DurationSeconds=3600&WebIdentityToken=%s' \
     "$(jq -rn --arg v "$ROLE" '$v|@uri')" "$(tr -d '\n' <"$W/token")" >"$BODY"
-hyperfine -N --warmup 3 --runs 60 --style none --export-markdown "$W/cold.md" \
-    -n "aws-ci-creds --no-cache" "${run_env[*]} $BIN ${ARGS[*]} --no-cache" \
-    -n "curl POST" "${run_env[*]} curl -s -o /dev/null -X POST -H content-type:application/x-www-form-urlencoded --data-binary @$BODY $STS" >/dev/null
+"${run_env[@]}" hyperfine -N --warmup 3 --runs 60 --style none --export-markdown "$W/cold.md" \
+    -n "aws-ci-creds --no-cache" "$BIN ${ARGS[*]} --no-cache" \
+    -n "curl POST" "curl -s -o /dev/null -X POST -H content-type:application/x-www-form-urlencoded --data-binary @$BODY $STS" >/dev/null
 cat "$W/cold.md"
 echo
 
