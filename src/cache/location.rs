@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::{Cache, CacheProblem};
-use crate::config::{CacheConfig, Origin};
+use crate::config::CacheConfig;
 use crate::context::Paths;
 
 /// The outcome of choosing a cache directory.
@@ -35,7 +35,7 @@ pub fn select(cfg: &CacheConfig, paths: &Paths) -> Selected {
             if let Some(user) = &paths.user_cache_dir {
                 candidates.push((
                     user.clone(),
-                    format!("{} (the user cache directory)", Origin::Default),
+                    "the user cache directory (default)".to_string(),
                 ));
             }
             candidates.push((

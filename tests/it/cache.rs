@@ -332,7 +332,7 @@ fn default_cache_location_is_under_xdg_cache_home() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!(
-            "{}\t(default (the user cache directory))\n",
+            "{}\t(the user cache directory (default))\n",
             expected.display()
         )
     );
