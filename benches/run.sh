@@ -82,8 +82,9 @@ echo "wall time $(( (end - start) / 1000000 )) ms; STS calls $(( $(calls) - befo
 echo
 
 AWS=$ROOT/tests/e2e/.venv/bin/aws
+PY=$ROOT/tests/e2e/.venv/bin/python
 if [ -x "$AWS" ]; then
-    echo "## 4. 20 \`aws sts get-caller-identity\` calls through a profile"
+    echo "## 4. 20 client processes through a profile: STS calls"
     cat >"$W/config" <<CFG
 [profile cached]
 credential_process = $BIN --role-arn $ROLE --token-file $W/token --sts-endpoint $STS --cache-dir $W/cli-cache
@@ -94,16 +95,27 @@ role_arn = $ROLE
 web_identity_token_file = $W/token
 region = us-east-1
 CFG
-    for profile in cached native; do
-        before=$(calls)
-        start=$(date +%s%N)
-        for _ in $(seq 20); do
-            env -i PATH="$PATH" HOME="$W/home" AWS_CONFIG_FILE="$W/config" AWS_ENDPOINT_URL_STS="$STS" \
-                "$AWS" --profile "$profile" sts get-caller-identity >/dev/null
+    # The AWS CLI keeps web-identity credentials in ~/.aws/cli/cache; boto3 (and every SDK in
+    # a fresh process, like each Terraform provider) keeps nothing between processes.
+    clients=("aws CLI v1|$AWS --profile PROFILE sts get-caller-identity"
+             "boto3 process|$PY $ROOT/tests/e2e/whoami_boto3.py PROFILE")
+    for client in "${clients[@]}"; do
+        name=${client%%|*}
+        for profile in cached native; do
+            cmd=${client#*|}
+            cmd=${cmd/PROFILE/$profile}
+            rm -rf "$W/home/.aws" "$W/cli-cache"
+            before=$(calls)
+            start=$(date +%s%N)
+            for _ in $(seq 20); do
+                # shellcheck disable=SC2086 # the command is a word list on purpose
+                env -i PATH="$PATH" HOME="$W/home" AWS_CONFIG_FILE="$W/config" AWS_ENDPOINT_URL_STS="$STS" \
+                    $cmd >/dev/null
+            done
+            end=$(date +%s%N)
+            echo "- $name, profile \`$profile\`: STS AssumeRoleWithWebIdentity calls $(( $(calls) - before )); 20 runs in $(( (end - start) / 1000000 )) ms"
         done
-        end=$(date +%s%N)
-        echo "- profile \`$profile\`: STS AssumeRoleWithWebIdentity calls $(( $(calls) - before )); 20 commands in $(( (end - start) / 1000000 )) ms"
     done
 else
-    echo "## 4. skipped: run tests/e2e/setup.sh first for the AWS CLI"
+    echo "## 4. skipped: run tests/e2e/setup.sh first for the AWS CLI and boto3"
 fi
