@@ -33,7 +33,7 @@ if [ "${E2E_SKIP_SETUP:-0}" != 1 ]; then
     "$E2E_DIR/setup.sh"
 fi
 VENV=$E2E_DIR/.venv
-WHOAMI_GO=$E2E_DIR/work/bin/whoami-go
+WHOAMI_GO=$E2E_DIR/build/bin/whoami-go
 PY=$VENV/bin/python
 
 # --- locate binaries (never a hard-coded target dir: CI uses the default) -----

@@ -3,12 +3,12 @@
 #   Debian: golang-go, golang-github-aws-aws-sdk-go-v2-dev (Go client, GOPATH mode)
 #   PyPI:   requirements.txt into tests/e2e/.venv (awscli v1, boto3, moto server)
 #   npm:    tests/e2e/js/package-lock.json into tests/e2e/js/node_modules (npm ci)
-# and builds the Go client into tests/e2e/work/bin. Each step is skipped when
+# and builds the Go client into tests/e2e/build/bin. Each step is skipped when
 # its inputs are unchanged since the last run, so a warm run takes seconds.
 set -euo pipefail
 
 E2E_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-WORK_DIR=$E2E_DIR/work
+WORK_DIR=$E2E_DIR/build
 mkdir -p "$WORK_DIR/bin"
 
 step() { printf 'e2e setup: %s\n' "$*"; }
