@@ -284,6 +284,9 @@ pub async fn exchange(
 ) -> Result<(Credentials, Token), Error> {
     let mut token = initial;
     let mut last: Option<StsFailure> = None;
+    // A minting source gets one fresh token when STS says the one it sent expired: the usual
+    // causes (a slow runner between mint and call, clock skew within the token's slack) pass.
+    let mut reminted_for_expiry = false;
     for attempt in 0..at.backoff.max_attempts {
         let needs_new = match &token {
             None => true,
@@ -347,18 +350,38 @@ pub async fn exchange(
                     return Err(gave_up(at, request, last));
                 }
             }
-            Err(failure) => {
-                return Err(explain(
-                    failure,
-                    request,
-                    &current.claims,
-                    at.source,
-                    at.audience,
+            Err(failure)
+                if matches!(&failure, StsFailure::Service { code, message, .. } if says_token_expired(code, message))
+                    && at.source.can_remint()
+                    && !reminted_for_expiry
+                    && attempt + 1 < at.backoff.max_attempts =>
+            {
+                at.diag.info(format!(
+                    "STS attempt {} failed: {}; minting a fresh token and trying once more",
+                    attempt + 1,
+                    describe_failure(&failure)
                 ));
+                reminted_for_expiry = true;
+                token = None;
+            }
+            Err(failure) => {
+                let mut err = explain(failure, request, &current.claims, at.source, at.audience);
+                if let (true, Error::StsRefused { message, .. }) = (reminted_for_expiry, &mut err) {
+                    message
+                        .details
+                        .push("a freshly minted token was refused as expired too".into());
+                }
+                return Err(err);
             }
         }
     }
     Err(gave_up(at, request, last))
+}
+
+/// STS's ways of saying the token's `exp` has passed.
+fn says_token_expired(code: &str, message: &str) -> bool {
+    code == "ExpiredTokenException"
+        || (code == "InvalidIdentityToken" && message.to_ascii_lowercase().contains("expired"))
 }
 
 async fn within<T>(
@@ -530,7 +553,17 @@ pub fn explain(
         role.partition, role.account_id
     );
 
+    let expired = says_token_expired(&code, &message);
     let msg = match code.as_str() {
+        _ if expired => claims_lines(Message::new(head).detail(if source.can_remint() {
+            format!("the token from {} had expired when STS checked it", source.describe())
+        } else {
+            format!(
+                "the job's OIDC token had expired when STS checked it; {} holds one fixed token for the job, so a retry cannot help",
+                source.describe()
+            )
+        }))
+        .fix(source.expired_fix()),
         "AccessDenied" => claims_lines(Message::new(head).detail(format!("the trust policy of role {} does not accept this token", role.name))).fix(format!(
             "edit the role's trust policy (IAM → Roles → {name} → Trust relationships) so that it has:\n\
              Principal: {{\"Federated\": \"{provider_arn}\"}}, Action: sts:AssumeRoleWithWebIdentity\n\
@@ -562,7 +595,6 @@ pub fn explain(
             "check the token comes from the issuer the IAM OIDC provider names, is unmodified, and the provider's certificate/JWKS is current",
         ),
         "IDPRejectedClaim" => claims_lines(Message::new(head)).fix("the identity provider's claims were rejected; check the OIDC provider's audiences and the role's trust conditions"),
-        "ExpiredTokenException" => claims_lines(Message::new(head)).fix(source.expired_fix()),
         "ValidationError" if message.contains("DurationSeconds") => Message::new(head).fix(format!(
             "--duration {} is more than the role's maximum session duration: lower --duration, or raise the maximum (IAM → Roles → {} → Maximum session duration)",
             request.duration_seconds, role.name

@@ -137,7 +137,8 @@ impl TokenSource for FileSource {
 
     fn expired_fix(&self) -> String {
         format!(
-            "whatever writes {} must refresh it (the kubelet does so for projected service-account tokens)",
+            "whatever writes {} must refresh it before it expires (the kubelet does so for projected \
+             service-account tokens); for a longer-lived one raise the projected volume's expirationSeconds",
             self.path.display()
         )
     }

@@ -224,6 +224,58 @@ fn a_token_about_to_expire_is_reminted_when_the_source_can() {
 }
 
 #[test]
+fn sts_saying_expired_gets_one_fresh_token_from_a_minting_source() {
+    for (code, message) in [
+        (
+            "ExpiredTokenException",
+            "Token expired: current date/time 2 must be before 1",
+        ),
+        ("InvalidIdentityToken", "The web identity token has expired"),
+    ] {
+        let source = FakeSource {
+            remint: true,
+            mints: AtomicUsize::new(0),
+        };
+        let ex = Scripted::new(vec![Err(service(code, message, 400)), Ok(creds())]);
+        let out = run(&ex, &source, Some(token(3600)), Duration::from_secs(10));
+        assert!(out.is_ok(), "{code}: {:?}", out.err());
+        assert_eq!(source.mints.load(Ordering::SeqCst), 1, "{code}");
+        assert_eq!(ex.calls.load(Ordering::SeqCst), 2, "{code}");
+    }
+}
+
+#[test]
+fn sts_saying_expired_twice_stops_after_one_fresh_token() {
+    let source = FakeSource {
+        remint: true,
+        mints: AtomicUsize::new(0),
+    };
+    let expired = || Err(service("ExpiredTokenException", "Token expired", 400));
+    let ex = Scripted::new(vec![expired(), expired(), Ok(creds())]);
+    let err = run(&ex, &source, Some(token(3600)), Duration::from_secs(10)).unwrap_err();
+    assert_eq!(source.mints.load(Ordering::SeqCst), 1);
+    assert_eq!(ex.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(err.sts_code(), Some("ExpiredTokenException"));
+    assert!(err.to_string().contains("freshly minted token"), "{err}");
+}
+
+#[test]
+fn sts_saying_expired_to_a_fixed_token_is_not_retried_and_says_why() {
+    let source = local();
+    let ex = Scripted::new(vec![
+        Err(service("InvalidIdentityToken", "Token has expired", 400)),
+        Ok(creds()),
+    ]);
+    let err = run(&ex, &source, Some(token(3600)), Duration::from_secs(10)).unwrap_err();
+    assert_eq!(source.mints.load(Ordering::SeqCst), 0);
+    assert_eq!(ex.calls.load(Ordering::SeqCst), 1);
+    let text = err.to_string();
+    assert!(text.contains("had expired when STS checked it"), "{text}");
+    assert!(text.contains("one fixed token for the job"), "{text}");
+    assert!(text.contains("provide a fresh token"), "{text}");
+}
+
+#[test]
 fn an_expired_local_token_fails_before_sts() {
     let ex = Scripted::new(vec![]);
     let err = run(&ex, &local(), Some(token(-120)), Duration::from_secs(10)).unwrap_err();
