@@ -270,20 +270,15 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs, verbose: u8) -> Result<ExitCode, Error>
     })
 }
 
-/// Which CI this looks like, from the variables each one sets.
+/// Which CI this is, by the same detection credential mode uses (so the two cannot disagree).
 fn ci_check(d: &mut Doctor<'_>, env: &Env) {
-    const CIS: &[(&str, &str)] = &[
-        ("GITLAB_CI", "GitLab CI"),
-        ("GITHUB_ACTIONS", "GitHub Actions"),
-        ("BUILDKITE", "Buildkite"),
-        ("CIRCLECI", "CircleCI"),
-        ("TF_BUILD", "Azure Pipelines"),
-        ("BITBUCKET_BUILD_NUMBER", "Bitbucket Pipelines"),
-        ("JENKINS_URL", "Jenkins"),
-    ];
-    match CIS.iter().find(|(var, _)| env.get(var).is_some()) {
-        Some((var, name)) => {
-            d.add("ci", Status::Pass, format!("CI: {name} ({var} is set)"));
+    match crate::source::detect_ci(env) {
+        Some(ci) => {
+            d.add(
+                "ci",
+                Status::Pass,
+                format!("CI: {} ({})", ci.kind.ci_name(), ci.marker),
+            );
         }
         None if env.is("CI", "true") => {
             d.add("ci", Status::Pass, "CI: an unrecognised CI (CI=true)");
@@ -292,7 +287,7 @@ fn ci_check(d: &mut Doctor<'_>, env: &Env) {
             d.add(
                 "ci",
                 Status::Warn,
-                "no CI detected (none of GITLAB_CI, GITHUB_ACTIONS, BUILDKITE, CIRCLECI, TF_BUILD, CI is set)",
+                "no CI detected (no marker variable of a supported CI is set, nor CI=true; see docs/ci/README.md)",
             );
         }
     }

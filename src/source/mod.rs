@@ -140,6 +140,26 @@ impl SourceKind {
             .ok_or(UnknownSource)
     }
 
+    /// The product's name, for messages: "GitHub Actions", "HCP Terraform".
+    pub fn ci_name(self) -> &'static str {
+        match self {
+            SourceKind::GitLab => "GitLab CI",
+            SourceKind::GitHub => "GitHub Actions",
+            SourceKind::CircleCi => "CircleCI",
+            SourceKind::Bitbucket => "Bitbucket Pipelines",
+            SourceKind::Buildkite => "Buildkite",
+            SourceKind::Azure => "Azure Pipelines",
+            SourceKind::Jenkins => "Jenkins",
+            SourceKind::Tfc => "HCP Terraform",
+            SourceKind::Spacelift => "Spacelift",
+            SourceKind::Env0 => "env0",
+            SourceKind::Codefresh => "Codefresh",
+            SourceKind::Command => "a token command",
+            SourceKind::File => "a token file",
+            SourceKind::Env => "a token variable",
+        }
+    }
+
     pub fn names() -> Vec<&'static str> {
         SourceKind::ALL.iter().map(|k| k.name()).collect()
     }
@@ -256,7 +276,8 @@ pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String),
             format!("{} names the file", file.origin),
         ));
     }
-    if let Some((kind, why)) = detect_ci(env) {
+    if let Some(ci) = detect_ci(env) {
+        let (kind, why) = (ci.kind, ci.why());
         let why = match &cfg.token_file {
             Some(f) if kind != SourceKind::File => format!(
                 "{why} (a CI job's own identity comes before {}, the pod's service-account token)",
@@ -283,35 +304,68 @@ pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String),
     ))
 }
 
-/// The CI this environment belongs to, by its marker variables, in precedence order.
-fn detect_ci(env: &Env) -> Option<(SourceKind, String)> {
-    let set = |name: &str| env.get(name).is_some();
-    let found = if env.is("GITHUB_ACTIONS", "true") {
-        (SourceKind::GitHub, "GITHUB_ACTIONS=true")
-    } else if env.is("GITLAB_CI", "true") {
-        (SourceKind::GitLab, "GITLAB_CI=true")
-    } else if env.is("CIRCLECI", "true") {
-        (SourceKind::CircleCi, "CIRCLECI=true")
-    } else if set("BITBUCKET_BUILD_NUMBER") {
-        (SourceKind::Bitbucket, "BITBUCKET_BUILD_NUMBER is set")
-    } else if env.is("BUILDKITE", "true") {
-        (SourceKind::Buildkite, "BUILDKITE=true")
-    } else if env.is("TF_BUILD", "true") {
-        (SourceKind::Azure, "TF_BUILD=True (Azure Pipelines)")
-    } else if set("CF_BUILD_ID") {
-        (SourceKind::Codefresh, "CF_BUILD_ID is set (Codefresh)")
-    } else if set("TFC_RUN_ID") || set(tfc::TOKEN) {
-        (SourceKind::Tfc, "TFC_RUN_ID is set (HCP Terraform)")
-    } else if env.is("SPACELIFT", "true") || set(spacelift::RUN_ID) || set(spacelift::TOKEN) {
-        (SourceKind::Spacelift, "this is a Spacelift run")
-    } else if set("ENV0_ENVIRONMENT_ID") || set(env0::TOKEN) {
-        (SourceKind::Env0, "ENV0_ENVIRONMENT_ID is set (env0)")
+/// The CI a job runs in, as its marker variables show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiMatch {
+    pub kind: SourceKind,
+    /// The variable fact that matched: "GITHUB_ACTIONS=true", "TFC_RUN_ID is set".
+    pub marker: String,
+}
+
+impl CiMatch {
+    /// Why this source was chosen, for `-v`. Markers that do not name their CI get its name.
+    pub fn why(&self) -> String {
+        match self.kind {
+            SourceKind::Azure
+            | SourceKind::Codefresh
+            | SourceKind::Tfc
+            | SourceKind::Spacelift
+            | SourceKind::Env0 => format!("{} ({})", self.marker, self.kind.ci_name()),
+            _ => self.marker.clone(),
+        }
+    }
+}
+
+/// The CI this environment belongs to, by its marker variables, in precedence order. The one
+/// detection both credential mode and `doctor` use.
+pub fn detect_ci(env: &Env) -> Option<CiMatch> {
+    let is_set = |name: &'static str| env.get(name).is_some().then(|| format!("{name} is set"));
+    let is = |name: &str, value: &str| env.is(name, value).then(|| format!("{name}={value}"));
+    let found = if let Some(m) = is("GITHUB_ACTIONS", "true") {
+        (SourceKind::GitHub, m)
+    } else if let Some(m) = is("GITLAB_CI", "true") {
+        (SourceKind::GitLab, m)
+    } else if let Some(m) = is("CIRCLECI", "true") {
+        (SourceKind::CircleCi, m)
+    } else if let Some(m) = is_set("BITBUCKET_BUILD_NUMBER") {
+        (SourceKind::Bitbucket, m)
+    } else if let Some(m) = is("BUILDKITE", "true") {
+        (SourceKind::Buildkite, m)
+    } else if let Some(m) = is("TF_BUILD", "True") {
+        (SourceKind::Azure, m)
+    } else if let Some(m) = is_set("CF_BUILD_ID") {
+        (SourceKind::Codefresh, m)
+    } else if let Some(m) = is_set("TFC_RUN_ID").or_else(|| is_set(tfc::TOKEN)) {
+        (SourceKind::Tfc, m)
+    } else if let Some(m) = is("SPACELIFT", "true")
+        .or_else(|| is_set(spacelift::RUN_ID))
+        .or_else(|| is_set(spacelift::TOKEN))
+    {
+        (SourceKind::Spacelift, m)
+    } else if let Some(m) = is_set("ENV0_ENVIRONMENT_ID").or_else(|| is_set(env0::TOKEN)) {
+        (SourceKind::Env0, m)
     } else if is_jenkins(env) {
-        (SourceKind::Jenkins, "JENKINS_URL and BUILD_ID are set")
+        (
+            SourceKind::Jenkins,
+            "JENKINS_URL and BUILD_ID are set".to_string(),
+        )
     } else {
         return None;
     };
-    Some((found.0, found.1.to_string()))
+    Some(CiMatch {
+        kind: found.0,
+        marker: found.1,
+    })
 }
 
 fn is_jenkins(env: &Env) -> bool {

@@ -44,7 +44,7 @@ fn a_good_job_passes_every_check_and_proves_the_credentials_with_get_caller_iden
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
     assert!(
-        text.contains("[ok]   CI: GitLab CI (GITLAB_CI is set)"),
+        text.contains("[ok]   CI: GitLab CI (GITLAB_CI=true)"),
         "{text}"
     );
     assert!(text.contains("token source: GitLab"), "{text}");
@@ -317,10 +317,90 @@ fn in_a_github_job_doctor_requests_a_token_and_checks_it() {
     let r = json_report(&out);
     assert_eq!(
         check(&r, "ci")["summary"],
-        "CI: GitHub Actions (GITHUB_ACTIONS is set)"
+        "CI: GitHub Actions (GITHUB_ACTIONS=true)"
     );
     assert_eq!(check(&r, "token")["status"], "pass");
     assert_eq!(check(&r, "caller_identity")["status"], "pass");
     assert_eq!(r["claims"]["job"]["run_id"], "555");
     assert_eq!(env.emu.github_audiences(), vec!["sts.amazonaws.com"]);
+}
+
+/// Every CI's markers, as its jobs set them, without the token set-up: doctor's CI line names the
+/// CI credential mode detects, and its token check fails with credential mode's very error.
+#[test]
+fn doctor_and_credential_mode_detect_the_same_ci_in_every_ci() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("GITHUB_ACTIONS", "true")],
+            "CI: GitHub Actions (GITHUB_ACTIONS=true)",
+        ),
+        (&[("GITLAB_CI", "true")], "CI: GitLab CI (GITLAB_CI=true)"),
+        (&[("CIRCLECI", "true")], "CI: CircleCI (CIRCLECI=true)"),
+        (
+            &[("BITBUCKET_BUILD_NUMBER", "12")],
+            "CI: Bitbucket Pipelines (BITBUCKET_BUILD_NUMBER is set)",
+        ),
+        (&[("BUILDKITE", "true")], "CI: Buildkite (BUILDKITE=true)"),
+        (
+            &[("TF_BUILD", "True")],
+            "CI: Azure Pipelines (TF_BUILD=True)",
+        ),
+        (
+            &[("CF_BUILD_ID", "abc")],
+            "CI: Codefresh (CF_BUILD_ID is set)",
+        ),
+        (
+            &[("TFC_RUN_ID", "run-1")],
+            "CI: HCP Terraform (TFC_RUN_ID is set)",
+        ),
+        (&[("SPACELIFT", "true")], "CI: Spacelift (SPACELIFT=true)"),
+        (
+            &[("TF_VAR_spacelift_run_id", "01J")],
+            "CI: Spacelift (TF_VAR_spacelift_run_id is set)",
+        ),
+        (
+            &[("ENV0_ENVIRONMENT_ID", "e")],
+            "CI: env0 (ENV0_ENVIRONMENT_ID is set)",
+        ),
+        (
+            &[("JENKINS_URL", "https://ci.example/"), ("BUILD_ID", "7")],
+            "CI: Jenkins (JENKINS_URL and BUILD_ID are set)",
+        ),
+        // Precedence: GitHub before GitLab, whatever else leaks into the job.
+        (
+            &[("GITLAB_CI", "true"), ("GITHUB_ACTIONS", "true")],
+            "CI: GitHub Actions (GITHUB_ACTIONS=true)",
+        ),
+        (
+            &[
+                ("CF_BUILD_ID", "abc"),
+                ("JENKINS_URL", "x"),
+                ("BUILD_ID", "7"),
+            ],
+            "CI: Codefresh (CF_BUILD_ID is set)",
+        ),
+    ];
+    for (vars, ci_line) in cases {
+        let mut env = TestEnv::new();
+        for (name, value) in *vars {
+            env.set(name, value);
+        }
+        let out = env.run(&["--role-arn", ROLE, "--no-cache"]);
+        let err = failed(&out, 3);
+        let first = err
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("aws-ci-creds: error: ")
+            .to_string();
+        let out = doctor(&env, &["--json"]);
+        let r = json_report(&out);
+        assert_eq!(check(&r, "ci")["summary"], *ci_line, "{vars:?}");
+        assert_eq!(check(&r, "ci")["status"], "pass", "{vars:?}");
+        assert_eq!(
+            check(&r, "token")["summary"],
+            first.as_str(),
+            "{vars:?}: doctor and credential mode chose different sources"
+        );
+    }
 }
