@@ -585,7 +585,7 @@ pub fn explain(
             "the IAM OIDC provider {provider_arn} does not list the token's audience {aud}: add it with\n\
              aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {provider_arn} --client-id {first}\n\
              or request the audience the provider lists ({})",
-            audience_fix_hint(source),
+            source.audience_fix(),
             first = claims.aud.first().map(String::as_str).unwrap_or(audience),
         )),
         "InvalidIdentityToken" if message.contains("verification key") => claims_lines(Message::new(head)).fix(format!(
@@ -613,28 +613,6 @@ pub fn explain(
         _ => claims_lines(Message::new(head)).fix(format!("see the STS error code {code} (HTTP {status}) in docs/troubleshooting.md")),
     };
     Error::StsRefused { code, message: msg }
-}
-
-fn audience_fix_hint(source: &dyn TokenSource) -> &'static str {
-    match source.kind() {
-        crate::source::SourceKind::GitLab => "the job's `id_tokens: … aud:` line",
-        crate::source::SourceKind::GitHub
-        | crate::source::SourceKind::Buildkite
-        | crate::source::SourceKind::Command => "--audience",
-        crate::source::SourceKind::CircleCi => {
-            "CircleCI's variable tokens always carry the organisation id; or mint one for --audience with --token-command \"circleci run oidc get --claims '{\\\"aud\\\":\\\"sts.amazonaws.com\\\"}'\""
-        }
-        crate::source::SourceKind::Bitbucket => "the step's `oidc: audiences:` list",
-        crate::source::SourceKind::Tfc => "the workspace variable TFC_WORKLOAD_IDENTITY_AUDIENCE",
-        crate::source::SourceKind::Codefresh => "the obtain-oidc-id-token step's AUDIENCE argument",
-        crate::source::SourceKind::Jenkins => {
-            "the audience of the Jenkins OpenID Connect id token credential"
-        }
-        crate::source::SourceKind::Azure => {
-            "the service connection; Azure's tokens carry api://AzureADTokenExchange"
-        }
-        _ => "whatever issues the token",
-    }
 }
 
 /// A sensible wider pattern for a subject: everything after the last stable prefix.

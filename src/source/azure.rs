@@ -171,6 +171,10 @@ impl TokenSource for AzureSource {
             .map(|b| session::sanitize(&format!("ado-{b}")))
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "the service connection; Azure's tokens carry api://AzureADTokenExchange"
+    }
+
     fn expired_fix(&self) -> String {
         "Azure DevOps tokens are minted per exchange; check the agent's clock".into()
     }

@@ -52,6 +52,10 @@ impl TokenSource for BitbucketSource {
         Some(session::sanitize(&format!("bb-{repo}-{build}")))
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "the step's `oidc: audiences:` list"
+    }
+
     fn expired_fix(&self) -> String {
         format!(
             "{TOKEN} is minted once per step and cannot be renewed: obtain credentials earlier in the step (the cache keeps them for --duration)"

@@ -128,6 +128,10 @@ impl TokenSource for BuildkiteSource {
         session_name_from_env(&self.env)
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "--audience"
+    }
+
     fn expired_fix(&self) -> String {
         "Buildkite tokens are minted per exchange and live about 5 minutes; check the agent's clock"
             .into()

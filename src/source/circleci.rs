@@ -102,6 +102,10 @@ impl TokenSource for CircleCiSource {
         ))
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "CircleCI's variable tokens always carry the organisation id; or mint one for --audience with --token-command \"circleci run oidc get --claims '{\\\"aud\\\":\\\"sts.amazonaws.com\\\"}'\""
+    }
+
     fn expired_fix(&self) -> String {
         format!(
             "CircleCI's variable tokens live one hour from job start; obtain credentials earlier (the cache keeps them), or mint a fresh token per run with --token-command \"{}\"",

@@ -59,6 +59,10 @@ impl TokenSource for CodefreshSource {
         Some(session::sanitize(&format!("cf-{build}")))
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "the obtain-oidc-id-token step's AUDIENCE argument"
+    }
+
     fn expired_fix(&self) -> String {
         "run the obtain-oidc-id-token step again closer to the step that needs credentials, or obtain credentials earlier (the cache keeps them)".into()
     }

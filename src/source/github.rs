@@ -119,6 +119,10 @@ impl TokenSource for GitHubSource {
         Some(session::sanitize(&format!("gh-{run}-{attempt}")))
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "--audience"
+    }
+
     fn expired_fix(&self) -> String {
         "GitHub tokens live about 5 minutes and are minted per exchange; check the runner's clock"
             .into()

@@ -183,6 +183,10 @@ impl TokenSource for GitLabSource {
         Some(session::sanitize(&format!("gl-{project}-{job}")))
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "the job's `id_tokens: … aud:` line"
+    }
+
     fn expired_fix(&self) -> String {
         "GitLab ID tokens expire at the job's timeout and cannot be renewed: raise the job's `timeout:`, \
          or obtain credentials earlier in the job (the cache keeps them for --duration)"

@@ -137,6 +137,10 @@ impl TokenSource for JenkinsSource {
         Some(session::sanitize(&format!("jenkins-{job}-{build}")))
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "the audience of the Jenkins OpenID Connect id token credential"
+    }
+
     fn expired_fix(&self) -> String {
         "each withCredentials binding mints a new token: bind the credential around the step that needs AWS, and give the credential a longer lifetime if the step runs long".into()
     }

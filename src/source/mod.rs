@@ -217,6 +217,12 @@ pub trait TokenSource: Send + Sync {
         "provide a fresh token".into()
     }
 
+    /// Where the token's audience is chosen, for the fix when the IAM OIDC provider does not
+    /// list it: "--audience", "the job's `id_tokens: … aud:` line".
+    fn audience_fix(&self) -> &'static str {
+        "whatever issues the token"
+    }
+
     /// The warning when a local token's `aud` is not `--audience`; `None` for the generic one.
     fn audience_mismatch(&self, _token: &Token, _wanted: &str) -> Option<String> {
         None

@@ -91,6 +91,10 @@ impl TokenSource for TfcSource {
         ))
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "the workspace variable TFC_WORKLOAD_IDENTITY_AUDIENCE"
+    }
+
     fn expired_fix(&self) -> String {
         "HCP Terraform's token lasts until the plan or apply timeout and cannot be renewed: raise the workspace's run timeout".into()
     }

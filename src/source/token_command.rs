@@ -112,6 +112,10 @@ impl TokenSource for CommandSource {
         super::ci_session_name(&self.env)
     }
 
+    fn audience_fix(&self) -> &'static str {
+        "--audience"
+    }
+
     fn expired_fix(&self) -> String {
         format!(
             "the command `{}` printed an expired token: it must print a fresh one",

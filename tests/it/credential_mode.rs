@@ -616,3 +616,34 @@ fn version_prints_the_version() {
         "{text}"
     );
 }
+
+/// An audience the IAM OIDC provider does not list: STS refuses, and the fix names where this
+/// source's audience is chosen (the source's own hint, not a generic one).
+#[test]
+fn an_audience_the_provider_does_not_list_names_where_this_source_sets_it() {
+    let mut env = TestEnv::new();
+    let mut claims = env.gitlab_claims();
+    claims["aud"] = json!("https://gitlab.example.com");
+    env.gitlab_job("AWS_ID_TOKEN", claims);
+    let out = env.run(&[
+        "--role-arn",
+        ROLE,
+        "--no-cache",
+        "--audience",
+        "https://gitlab.example.com",
+    ]);
+    let err = failed(&out, 4);
+    says(&err, &["InvalidIdentityToken", "id_tokens: … aud:"]);
+
+    let mut env = TestEnv::new();
+    env.github_job();
+    let out = env.run(&["--role-arn", ROLE, "--no-cache", "--audience", "not-listed"]);
+    let err = failed(&out, 4);
+    says(
+        &err,
+        &[
+            "InvalidIdentityToken",
+            "or request the audience the provider lists (--audience)",
+        ],
+    );
+}
