@@ -34,25 +34,12 @@ impl Ctx {
                     .map(|d| d.cache_dir().to_path_buf()),
                 #[allow(clippy::disallowed_methods)]
                 temp_cache_dir: std::env::temp_dir()
-                    .join(format!("aws-ci-creds-{}", current_uid())),
+                    .join(format!("aws-ci-creds-{}", crate::uid::euid())),
                 current_exe: std::env::current_exe().ok(),
             },
             env,
             clock: Box::new(SystemClock),
             diag: Diag::new(verbose),
         }
-    }
-}
-
-/// The effective user id, which names the per-user temp cache directory.
-pub fn current_uid() -> u32 {
-    #[cfg(unix)]
-    {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        unsafe { libc::geteuid() }
-    }
-    #[cfg(not(unix))]
-    {
-        0
     }
 }

@@ -26,6 +26,7 @@ pub mod secret;
 pub mod session;
 pub mod source;
 pub mod sts;
+pub mod uid;
 
 /// The version `--version` prints: the crate version and, when built from git, the commit.
 /// Set by `build.rs`.

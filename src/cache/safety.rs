@@ -30,10 +30,7 @@ impl FileId {
     }
 }
 
-pub(crate) fn euid() -> u32 {
-    // SAFETY: geteuid takes no arguments, touches no memory and cannot fail.
-    unsafe { libc::geteuid() }
-}
+pub(crate) use crate::uid::euid;
 
 /// Creates `dir` (and its parents) with mode 0700 when it is missing, then checks it.
 pub(crate) fn prepare_dir(dir: &Path) -> Result<(), CacheProblem> {
