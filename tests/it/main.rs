@@ -11,6 +11,7 @@ mod doctor;
 mod exec;
 mod expired;
 mod faults;
+mod help_env;
 mod manual;
 mod sdk;
 mod secrets;
