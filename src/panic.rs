@@ -37,7 +37,7 @@ mod tests {
             access_key_id: Secret::new("ASIACANARYKEYID0001".into()),
             secret_access_key: Secret::new("canary-secret-access-key-0001".into()),
             session_token: Secret::new("canary-session-token-0001".into()),
-            expiration: chrono::Utc::now(),
+            expiration: chrono::DateTime::from_timestamp(2_000_000_000, 0).unwrap(),
             assumed_role_arn: "arn:aws:sts::123456789012:assumed-role/r/s".into(),
         };
         let shown = format!(
