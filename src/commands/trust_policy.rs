@@ -21,6 +21,9 @@ use crate::exit_code::ExitCode;
 use crate::output;
 use crate::sts::issuer_key;
 
+mod subject;
+pub use subject::{Component, SubCondition, SubjectFormat, sub_condition, sub_condition_for};
+
 pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, Error> {
     let cfg = Config::resolve(&args.credentials, &ctx.env, verbose)?;
     let role = cfg.role_arn.as_ref().map(|r| &r.value);
@@ -54,8 +57,8 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
         (None, None) => "aws".to_string(),
     };
 
-    let (issuer, subject, token_aud) = match (&args.issuer, &args.subject) {
-        (Some(iss), Some(sub)) => (iss.clone(), sub.clone(), Vec::new()),
+    let (issuer, subject, token_aud, claims) = match (&args.issuer, &args.subject) {
+        (Some(iss), Some(sub)) => (iss.clone(), sub.clone(), Vec::new(), None),
         _ => {
             let detected = credentials::detect_token(ctx, &cfg)?;
             let token = match detected.token {
@@ -63,7 +66,7 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
                 None => credentials::mint(ctx, &cfg, detected.source.as_ref())?,
             };
             let c = token.claims;
-            let iss = match (&args.issuer, c.iss) {
+            let iss = match (&args.issuer, c.iss.clone()) {
                 (Some(given), _) => given.clone(),
                 (None, Some(iss)) => iss,
                 (None, None) => {
@@ -76,7 +79,7 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
                     ));
                 }
             };
-            let sub = match (&args.subject, c.sub) {
+            let sub = match (&args.subject, c.sub.clone()) {
                 (Some(given), _) => given.clone(),
                 (None, Some(sub)) => sub,
                 (None, None) => {
@@ -89,7 +92,10 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
                     ));
                 }
             };
-            (iss, sub, c.aud)
+            // A subject given by hand is not the token's: its claims cannot vouch for it.
+            let aud = c.aud.clone();
+            let claims = args.subject.is_none().then_some(c);
+            (iss, sub, aud, claims)
         }
     };
     let issuer = issuer.trim().trim_end_matches('/').to_string();
@@ -99,8 +105,13 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
         ));
     }
     let audience = choose_audience(&cfg, &token_aud);
-    let format = SubjectFormat::of(&subject);
-    let (scope, condition) = sub_condition(&subject, args.scope, args.allow_any_subject)?;
+    let format = SubjectFormat::of_token(&subject, claims.as_ref());
+    let (scope, condition) = sub_condition_for(
+        &subject,
+        claims.as_ref(),
+        args.scope,
+        args.allow_any_subject,
+    )?;
     if condition.pattern == "*" {
         ctx.diag.warn(format!(
             "this policy trusts every subject of {issuer}: any job of anyone who can get a token from this issuer can assume the role"
@@ -153,307 +164,6 @@ pub fn scope_name(scope: Scope) -> &'static str {
         Scope::Group => "group",
         Scope::Org => "org",
     }
-}
-
-/// How a CI spells its subjects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SubjectFormat {
-    /// `project_path:GROUP/PROJECT:ref_type:branch|tag:ref:NAME`
-    GitLab {
-        path: String,
-        ref_type: String,
-    },
-    /// `repo:OWNER/REPO:ref:refs/heads/X` | `…:ref:refs/tags/X` | `…:environment:X` | `…:pull_request`
-    GitHub {
-        repo: String,
-        rest: String,
-    },
-    /// `organization:ORG:pipeline:PIPE:ref:REF:commit:SHA:step:KEY`
-    Buildkite {
-        org: String,
-        pipeline: String,
-        git_ref: String,
-    },
-    /// `org/ORG/project/PROJECT/user/USER[/vcs-origin/…/vcs-ref/…]`
-    CircleCi {
-        org: String,
-        project: String,
-    },
-    Unknown,
-}
-
-impl SubjectFormat {
-    pub fn of(sub: &str) -> SubjectFormat {
-        if let Some(rest) = sub.strip_prefix("project_path:")
-            && let Some((path, after)) = rest.split_once(":ref_type:")
-            && let Some((ref_type, name)) = after.split_once(":ref:")
-            && path.contains('/')
-            && !name.is_empty()
-        {
-            return SubjectFormat::GitLab {
-                path: path.into(),
-                ref_type: ref_type.into(),
-            };
-        }
-        if let Some(rest) = sub.strip_prefix("repo:")
-            && let Some((repo, rest)) = rest.split_once(':')
-            && let Some((owner, name)) = repo.split_once('/')
-            && !owner.is_empty()
-            && !name.is_empty()
-            && !rest.is_empty()
-        {
-            return SubjectFormat::GitHub {
-                repo: repo.into(),
-                rest: rest.into(),
-            };
-        }
-        if let Some(rest) = sub.strip_prefix("organization:")
-            && let Some((org, rest)) = rest.split_once(":pipeline:")
-            && let Some((pipeline, rest)) = rest.split_once(":ref:")
-            && let Some((git_ref, _)) = rest.split_once(":commit:")
-            && !org.is_empty()
-            && !pipeline.is_empty()
-            && !git_ref.is_empty()
-        {
-            return SubjectFormat::Buildkite {
-                org: org.into(),
-                pipeline: pipeline.into(),
-                git_ref: git_ref.into(),
-            };
-        }
-        let parts: Vec<&str> = sub.split('/').collect();
-        if parts.len() >= 6
-            && parts[0] == "org"
-            && parts[2] == "project"
-            && parts[4] == "user"
-            && !parts[1].is_empty()
-            && !parts[3].is_empty()
-        {
-            return SubjectFormat::CircleCi {
-                org: parts[1].into(),
-                project: parts[3].into(),
-            };
-        }
-        SubjectFormat::Unknown
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            SubjectFormat::GitLab { .. } => "GitLab",
-            SubjectFormat::GitHub { .. } => "GitHub",
-            SubjectFormat::Buildkite { .. } => "Buildkite",
-            SubjectFormat::CircleCi { .. } => "CircleCI",
-            SubjectFormat::Unknown => "unrecognised",
-        }
-    }
-
-    /// The scopes this format can express.
-    pub fn scopes(&self) -> Vec<Scope> {
-        use Scope::*;
-        match self {
-            SubjectFormat::GitLab { .. }
-            | SubjectFormat::GitHub { .. }
-            | SubjectFormat::Buildkite { .. } => vec![Exact, Branch, Tag, Project, Group],
-            SubjectFormat::CircleCi { .. } => vec![Exact, Project, Group],
-            SubjectFormat::Unknown => vec![Exact],
-        }
-    }
-
-    /// The narrowest scope that is still useful: a subject that names one commit or one user
-    /// (Buildkite, CircleCI) changes every run, so those default to the ref or the project.
-    fn default_scope(&self) -> Scope {
-        match self {
-            SubjectFormat::Buildkite { git_ref, .. } if git_ref.starts_with("refs/tags/") => {
-                Scope::Tag
-            }
-            SubjectFormat::Buildkite { .. } => Scope::Branch,
-            SubjectFormat::CircleCi { .. } => Scope::Project,
-            _ => Scope::Exact,
-        }
-    }
-}
-
-/// The `sub` condition of a trust policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubCondition {
-    /// `StringEquals` for a literal subject, `StringLike` for a pattern.
-    pub operator: &'static str,
-    pub pattern: String,
-}
-
-impl SubCondition {
-    fn equals(sub: &str) -> SubCondition {
-        SubCondition {
-            operator: "StringEquals",
-            pattern: sub.to_string(),
-        }
-    }
-
-    fn prefix(prefix: String) -> SubCondition {
-        SubCondition {
-            operator: "StringLike",
-            pattern: format!("{prefix}*"),
-        }
-    }
-
-    fn describe(&self) -> String {
-        format!("{} {}", self.operator, self.pattern)
-    }
-}
-
-/// The `sub` condition for this subject at this scope (the format's default when `None`).
-pub fn sub_condition(
-    sub: &str,
-    scope: Option<Scope>,
-    allow_any_subject: bool,
-) -> Result<(Scope, SubCondition), Error> {
-    if sub.is_empty() {
-        return Err(Error::usage(
-            "the subject is empty",
-            "pass --subject, or run in a job whose token has a `sub` claim",
-        ));
-    }
-    let format = SubjectFormat::of(sub);
-    let scope = scope.unwrap_or_else(|| format.default_scope());
-    let unsupported = |why: String| {
-        Error::usage(
-            format!(
-                "--scope {} is not possible for the subject `{sub}`: {why}",
-                scope_name(scope)
-            ),
-            format!(
-                "use one of: {}",
-                format
-                    .scopes()
-                    .iter()
-                    .map(|s| scope_name(*s))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    };
-    let condition = match (&format, scope) {
-        (_, Scope::Exact) => SubCondition::equals(sub),
-        (SubjectFormat::Unknown, _) if allow_any_subject => SubCondition::prefix(String::new()),
-        (SubjectFormat::Unknown, _) => {
-            return Err(Error::usage(
-                format!(
-                    "--scope {} is not possible: the subject `{sub}` is not in a format aws-ci-creds knows, so only `exact` can be built safely",
-                    scope_name(scope)
-                ),
-                "use --scope exact, write the pattern by hand, or pass --allow-any-subject to trust every subject of the issuer (any job of anyone it issues tokens to)",
-            ));
-        }
-        (SubjectFormat::GitLab { ref_type, .. }, Scope::Branch | Scope::Tag) => {
-            let wanted = if scope == Scope::Branch {
-                "branch"
-            } else {
-                "tag"
-            };
-            if ref_type != wanted {
-                return Err(unsupported(format!("this job runs on a {ref_type}")));
-            }
-            // GitLab's subject names the project and the ref, nothing per job: this ref is exact.
-            SubCondition::equals(sub)
-        }
-        (SubjectFormat::GitLab { path, .. }, Scope::Project) => {
-            SubCondition::prefix(format!("project_path:{path}:"))
-        }
-        (SubjectFormat::GitLab { path, .. }, Scope::Group | Scope::Org) => {
-            let (group, _) = path
-                .rsplit_once('/')
-                .ok_or_else(|| unsupported("the project path has no group".into()))?;
-            SubCondition::prefix(format!("project_path:{group}/"))
-        }
-        (SubjectFormat::GitHub { rest, .. }, Scope::Branch | Scope::Tag) => {
-            let (wanted, prefix) = if scope == Scope::Branch {
-                ("branch", "ref:refs/heads/")
-            } else {
-                ("tag", "ref:refs/tags/")
-            };
-            match rest.strip_prefix(prefix) {
-                Some(name) if !name.is_empty() && !name.contains(':') => SubCondition::equals(sub),
-                _ if rest.starts_with("environment:") => {
-                    return Err(unsupported(format!(
-                        "jobs that use a GitHub environment get `…:{rest}` as their subject, without the {wanted}; use exact (this environment) or project"
-                    )));
-                }
-                _ if rest == "pull_request" => {
-                    return Err(unsupported(
-                        "pull-request jobs get `…:pull_request` as their subject; use exact or project"
-                            .into(),
-                    ));
-                }
-                _ => return Err(unsupported(format!("this job does not run on a {wanted}"))),
-            }
-        }
-        (SubjectFormat::GitHub { repo, .. }, Scope::Project) => {
-            SubCondition::prefix(format!("repo:{repo}:"))
-        }
-        (SubjectFormat::GitHub { repo, .. }, Scope::Group | Scope::Org) => {
-            let (owner, _) = repo.split_once('/').expect("checked by SubjectFormat::of");
-            SubCondition::prefix(format!("repo:{owner}/"))
-        }
-        (
-            SubjectFormat::Buildkite {
-                org,
-                pipeline,
-                git_ref,
-            },
-            Scope::Branch | Scope::Tag,
-        ) => {
-            let (wanted, prefix) = if scope == Scope::Branch {
-                ("branch", "refs/heads/")
-            } else {
-                ("tag", "refs/tags/")
-            };
-            if !git_ref.starts_with(prefix) {
-                return Err(unsupported(format!("this job does not run on a {wanted}")));
-            }
-            SubCondition::prefix(format!(
-                "organization:{org}:pipeline:{pipeline}:ref:{git_ref}:"
-            ))
-        }
-        (SubjectFormat::Buildkite { org, pipeline, .. }, Scope::Project) => {
-            SubCondition::prefix(format!("organization:{org}:pipeline:{pipeline}:"))
-        }
-        (SubjectFormat::Buildkite { org, .. }, Scope::Group | Scope::Org) => {
-            SubCondition::prefix(format!("organization:{org}:"))
-        }
-        (SubjectFormat::CircleCi { org, project }, Scope::Project) => {
-            SubCondition::prefix(format!("org/{org}/project/{project}/"))
-        }
-        (SubjectFormat::CircleCi { org, .. }, Scope::Group | Scope::Org) => {
-            SubCondition::prefix(format!("org/{org}/"))
-        }
-        (SubjectFormat::CircleCi { .. }, Scope::Branch | Scope::Tag) => {
-            return Err(unsupported(
-                "CircleCI subjects name the project and the user, not the ref".into(),
-            ));
-        }
-    };
-    // IAM reads `*`, `?` in StringLike and `${…}` in both operators; a subject carrying them
-    // would make the condition mean something else than the subject.
-    let literal = condition
-        .pattern
-        .strip_suffix('*')
-        .filter(|_| condition.operator == "StringLike")
-        .unwrap_or(&condition.pattern);
-    if literal.contains('$') || (condition.operator == "StringLike" && literal.contains(['*', '?']))
-    {
-        return Err(Error::usage(
-            format!(
-                "the subject `{sub}` contains characters IAM would read as policy syntax ($, * or ?)"
-            ),
-            "write this condition by hand, escaping them as ${$}, ${*}, ${?}",
-        ));
-    }
-    debug_assert!(
-        condition.operator == "StringEquals" && condition.pattern == sub
-            || sub.starts_with(literal),
-        "a generated condition always admits the subject it was built from"
-    );
-    Ok((scope, condition))
 }
 
 #[derive(Serialize)]

@@ -422,3 +422,237 @@ fn in_a_github_job_the_token_is_requested_and_its_subject_used() {
     );
     assert_eq!(env.emu.github_audiences(), vec!["sts.amazonaws.com"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Customised subjects: GitHub `include_claim_keys`, GitLab `ci_id_token_sub_claim_components`
+
+const GH_IDS: &str = "repository_owner_id:72338201:repository_id:567890:environment:prod";
+
+#[test]
+fn github_customised_subjects_get_prefixes_of_their_identity_parts() {
+    let other_env = "repository_owner_id:72338201:repository_id:567890:environment:dev";
+    let other_repo = "repository_owner_id:72338201:repository_id:111:environment:prod";
+    let other_owner = "repository_owner_id:9:repository_id:567890:environment:prod";
+    let longer_owner_id = "repository_owner_id:723382019:repository_id:567890:environment:prod";
+    let longer_repo_id = "repository_owner_id:72338201:repository_id:5678901:environment:prod";
+    let default_form = "repo:octo-org/octo-repo:environment:prod";
+    check_scope(
+        GH_IDS,
+        "exact",
+        "StringEquals",
+        &[],
+        &[other_env, other_repo, default_form],
+    );
+    check_scope(
+        GH_IDS,
+        "project",
+        "StringLike",
+        &[other_env],
+        &[other_repo, other_owner, longer_repo_id, default_form],
+    );
+    check_scope(
+        GH_IDS,
+        "org",
+        "StringLike",
+        &[other_env, other_repo],
+        &[other_owner, longer_owner_id, default_form],
+    );
+    // An environment job's customised subject has no ref: branch is refused, naming the others.
+    let out = by_hand(GH_IDS, Some("branch"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    says(&stderr(&out), &["no `ref:` part", "exact or project"]);
+
+    // `context` then `job_workflow_ref`: the branch is the exact subject, the repo a prefix.
+    let wf = "repo:octo-org/octo-repo:ref:refs/heads/main:job_workflow_ref:octo-org/shared/.github/workflows/deploy.yml@refs/heads/main";
+    let other_wf = "repo:octo-org/octo-repo:ref:refs/heads/main:job_workflow_ref:octo-org/shared/.github/workflows/evil.yml@refs/heads/main";
+    check_scope(wf, "branch", "StringEquals", &[], &[other_wf]);
+    check_scope(
+        wf,
+        "project",
+        "StringLike",
+        &[other_wf],
+        &["repo:octo-org/other:ref:refs/heads/main"],
+    );
+
+    // The identity after the context: no prefix names the repository, so only exact or branch.
+    let late = "ref:refs/heads/main:repository_id:567890";
+    check_scope(
+        late,
+        "branch",
+        "StringEquals",
+        &[],
+        &["ref:refs/heads/main:repository_id:1"],
+    );
+    let out = by_hand(late, Some("project"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    says(
+        &stderr(&out),
+        &[
+            "does not start with the repository",
+            "use one of: exact, branch, tag\n",
+        ],
+    );
+    let out = by_hand(late, Some("org"), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    says(&stderr(&out), &["does not start with the owner"]);
+}
+
+#[test]
+fn github_customised_subject_of_only_identity_parts_is_matched_whole() {
+    let sub = "repository_owner_id:72338201:repository_id:567890";
+    check_scope(
+        sub,
+        "project",
+        "StringEquals",
+        &[],
+        &["repository_owner_id:72338201:repository_id:5678901"],
+    );
+    check_scope(
+        sub,
+        "org",
+        "StringLike",
+        &["repository_owner_id:72338201:repository_id:1"],
+        &["repository_owner_id:7233820:repository_id:1"],
+    );
+}
+
+#[test]
+fn gitlab_customised_sub_claim_components_get_the_scopes_they_can_express() {
+    let reordered = "project_path:group/project:ref:main:ref_type:branch";
+    let other_ref = "project_path:group/project:ref:dev:ref_type:branch";
+    let tag_same_name = "project_path:group/project:ref:main:ref_type:tag";
+    let sibling = "project_path:group/other:ref:main:ref_type:branch";
+    let prefix_project = "project_path:group/project-evil:ref:main:ref_type:branch";
+    check_scope(
+        reordered,
+        "branch",
+        "StringEquals",
+        &[],
+        &[other_ref, tag_same_name],
+    );
+    check_scope(
+        reordered,
+        "project",
+        "StringLike",
+        &[other_ref, tag_same_name],
+        &[sibling, prefix_project],
+    );
+    check_scope(
+        reordered,
+        "group",
+        "StringLike",
+        &[sibling, other_ref],
+        &["project_path:group-evil/project:ref:main:ref_type:branch"],
+    );
+
+    // `project_path,ref`: a tag named like the branch has the same subject, so no branch scope.
+    let ref_only = "project_path:group/project:ref:main";
+    check_scope(
+        ref_only,
+        "project",
+        "StringLike",
+        &["project_path:group/project:ref:dev"],
+        &["project_path:group/projectx:ref:main"],
+    );
+    let out = by_hand(ref_only, Some("branch"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    says(&stderr(&out), &["leave out ref_type"]);
+    // `project_path,ref_type`: no ref to name.
+    let type_only = "project_path:group/project:ref_type:branch";
+    check_scope(
+        type_only,
+        "exact",
+        "StringEquals",
+        &[],
+        &["project_path:group/project:ref_type:tag"],
+    );
+    let out = by_hand(type_only, Some("branch"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    says(&stderr(&out), &["leave out ref,"]);
+}
+
+/// In a GitHub job whose repository customises its subject, the policy is built from the token's
+/// real subject, and the strict emulator accepts a job of the same repository (another
+/// environment) and refuses another repository of the owner.
+#[test]
+fn in_a_github_job_with_a_customised_subject_the_policy_matches_the_real_token() {
+    let mut env = TestEnv::new();
+    env.github_job();
+    let claims = |sub: &str, repo_id: &str| {
+        serde_json::json!({
+            "sub": sub, "repository": "octo-org/octo-repo", "repository_owner_id": "72338201",
+            "repository_id": repo_id, "environment": sub.rsplit(':').next().unwrap(),
+            "run_id": "555", "run_attempt": "2",
+        })
+    };
+    env.emu.set_github_claims(claims(GH_IDS, "567890"));
+    let key = env
+        .emu
+        .issuer_url()
+        .trim_start_matches("http://")
+        .to_string();
+    let out = env
+        .cmd()
+        .args([
+            "trust-policy",
+            "--account-id",
+            ACCOUNT,
+            "--scope",
+            "project",
+        ])
+        .output()
+        .unwrap();
+    let p = policy(&out);
+    let (op, pattern) = sub_condition(&p, &key);
+    assert_eq!(
+        (op.as_str(), pattern.as_str()),
+        (
+            "StringLike",
+            "repository_owner_id:72338201:repository_id:567890:*"
+        )
+    );
+    says(&stderr(&out), &["GitHub (customised) subjects"]);
+
+    let mut env2 = TestEnv::with_roles(vec![RoleTrust::new(ROLE, "sts.amazonaws.com", pattern)]);
+    env2.github_job();
+    let dev = "repository_owner_id:72338201:repository_id:567890:environment:dev";
+    env2.emu.set_github_claims(claims(dev, "567890"));
+    let out = env2
+        .cmd()
+        .args(["--role-arn", ROLE, "--no-cache"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let other = "repository_owner_id:72338201:repository_id:111:environment:prod";
+    env2.emu.set_github_claims(claims(other, "111"));
+    let out = env2
+        .cmd()
+        .args(["--role-arn", ROLE, "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+}
+
+/// A subject whose parts disagree with the token's own claims is not read as customised: only
+/// exact is offered.
+#[test]
+fn a_customised_looking_subject_that_disagrees_with_the_token_only_gets_exact() {
+    let mut env = TestEnv::new();
+    env.github_job();
+    env.emu.set_github_claims(serde_json::json!({
+        "sub": GH_IDS, "repository_owner_id": "1", "repository_id": "567890",
+    }));
+    let out = env
+        .cmd()
+        .args([
+            "trust-policy",
+            "--account-id",
+            ACCOUNT,
+            "--scope",
+            "project",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    says(&stderr(&out), &["only `exact`"]);
+}
