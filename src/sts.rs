@@ -504,11 +504,12 @@ fn token_timed_out(at: &Attempt<'_>) -> Error {
     )
 }
 
-/// The IAM condition-key prefix of an issuer: its URL without the scheme.
+/// The IAM condition-key prefix of an issuer: its URL without the scheme. A trailing `/` stays:
+/// an issuer such as env0's `https://login.app.env0.com/` is registered with it, and IAM keeps it
+/// in the provider ARN and the keys (`login.app.env0.com/:aud`).
 pub fn issuer_key(iss: &str) -> String {
     iss.trim_start_matches("https://")
         .trim_start_matches("http://")
-        .trim_end_matches('/')
         .to_string()
 }
 

@@ -98,7 +98,8 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
             (iss, sub, aud, claims)
         }
     };
-    let issuer = issuer.trim().trim_end_matches('/').to_string();
+    // Exactly the token's `iss`: a trailing `/` is part of it (env0), and IAM keeps it.
+    let issuer = issuer.trim().to_string();
     if !issuer.starts_with("https://") {
         ctx.diag.warn(format!(
             "the issuer {issuer} is not an https:// URL; IAM only accepts OIDC providers with https issuers"

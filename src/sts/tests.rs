@@ -426,9 +426,22 @@ fn github_enterprise_cloud_issuers_keep_the_enterprise_path() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
+}
+
+/// env0's issuer (an Auth0 tenant) ends in `/`, and IAM keeps it in the provider and the keys.
+#[test]
+fn an_issuer_with_a_trailing_slash_keeps_it_in_the_keys_and_the_provider() {
+    let text = denied_for("https://login.app.env0.com/", "auth0|env0-org-user");
+    for expected in [
+        "\"login.app.env0.com/:sub\"",
+        "\"login.app.env0.com/:aud\"",
+        "oidc-provider/login.app.env0.com/",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
     assert_eq!(
-        issuer_key("https://token.actions.githubusercontent.com/octo-enterprise/"),
-        "token.actions.githubusercontent.com/octo-enterprise"
+        issuer_key("https://login.app.env0.com/"),
+        "login.app.env0.com/"
     );
 }
 

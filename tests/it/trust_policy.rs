@@ -656,3 +656,32 @@ fn a_customised_looking_subject_that_disagrees_with_the_token_only_gets_exact() 
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     says(&stderr(&out), &["only `exact`"]);
 }
+
+/// env0's issuer ends in `/`; IAM keeps it in the provider ARN and the condition keys.
+#[test]
+fn an_issuer_with_a_trailing_slash_keeps_it() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args([
+            "trust-policy",
+            "--account-id",
+            ACCOUNT,
+            "--issuer",
+            "https://login.app.env0.com/",
+            "--subject",
+            "auth0|env0-org-user",
+        ])
+        .output()
+        .unwrap();
+    let p = policy(&out);
+    assert_eq!(
+        p["Statement"][0]["Principal"]["Federated"],
+        format!("arn:aws:iam::{ACCOUNT}:oidc-provider/login.app.env0.com/")
+    );
+    assert_eq!(
+        sub_condition(&p, "login.app.env0.com/"),
+        ("StringEquals".into(), "auth0|env0-org-user".into())
+    );
+    says(&stderr(&out), &["--url https://login.app.env0.com/ "]);
+}
