@@ -60,7 +60,6 @@ pub struct Component {
 /// expand to. Values never hold `:` (GitHub writes it as `%3A`), so `:` splits the pairs.
 const GITHUB_KEYS: &[&str] = &[
     "repo",
-    "context",
     "ref",
     "environment",
     "actor",
@@ -90,6 +89,9 @@ const GITHUB_KEYS: &[&str] = &[
     "check_run_id",
 ];
 
+/// The valueless part a GitHub subject can have.
+const GITHUB_BARE: &[&str] = &["pull_request"];
+
 /// Keys that name the organisation (enterprise) a repository belongs to.
 const GITHUB_ORG_KEYS: &[&str] = &[
     "repository_owner",
@@ -100,13 +102,13 @@ const GITHUB_ORG_KEYS: &[&str] = &[
 /// Keys that name one repository.
 const GITHUB_REPO_KEYS: &[&str] = &["repo", "repository", "repository_id"];
 
-/// `key:value:key:value…` with keys from `keys` (and a bare `pull_request`); `None` when any part
-/// is not such a pair.
-fn components(sub: &str, keys: &[&str]) -> Option<Vec<Component>> {
+/// `key:value:key:value…` with keys from `keys`, and the valueless parts in `bare` (GitHub's
+/// `context` of a pull request is a bare `pull_request`); `None` when any part is neither.
+fn components(sub: &str, keys: &[&str], bare: &[&str]) -> Option<Vec<Component>> {
     let mut parts = sub.split(':');
     let mut out = Vec::new();
     while let Some(key) = parts.next() {
-        if key == "pull_request" {
+        if bare.contains(&key) {
             out.push(Component {
                 key: key.into(),
                 value: None,
@@ -187,7 +189,7 @@ impl SubjectFormat {
         if let Some(rest) = sub.strip_prefix("project_path:")
             && let Some((path, rest)) = rest.split_once(':')
             && path.contains('/')
-            && let Some(parts) = components(rest, &["ref_type", "ref"])
+            && let Some(parts) = components(rest, &["ref_type", "ref"], &[])
             && parts.len() <= 2
             && (parts.len() < 2 || parts[0].key != parts[1].key)
             && agrees_with(&parts, claims)
@@ -204,7 +206,7 @@ impl SubjectFormat {
                 git_ref: value("ref"),
             };
         }
-        if let Some(parts) = components(sub, GITHUB_KEYS)
+        if let Some(parts) = components(sub, GITHUB_KEYS, GITHUB_BARE)
             && parts.iter().any(|c| {
                 GITHUB_ORG_KEYS.contains(&c.key.as_str())
                     || GITHUB_REPO_KEYS.contains(&c.key.as_str())
@@ -396,7 +398,7 @@ pub fn sub_condition_for(
                     if !name.is_empty()
                         && name
                             .split_once(':')
-                            .is_none_or(|(_, more)| components(more, GITHUB_KEYS).is_some()) =>
+                            .is_none_or(|(_, more)| components(more, GITHUB_KEYS, GITHUB_BARE).is_some()) =>
                 {
                     SubCondition::equals(sub)
                 }
@@ -587,4 +589,68 @@ fn github_prefix(components: &[Component], org: bool) -> Option<SubCondition> {
         .iter()
         .rposition(|c| is(c, GITHUB_REPO_KEYS))?;
     Some(identity(last_repo + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(mut v: serde_json::Value) -> Claims {
+        v["exp"] = 2_000_000_000.into();
+        crate::jwt::decode_claims(&crate::jwt::test_token(v)).unwrap()
+    }
+
+    #[test]
+    fn customised_github_parts_must_carry_the_tokens_claims() {
+        let sub = "repository_owner_id:72338201:repository_id:567890:pull_request";
+        let agree =
+            claims(serde_json::json!({"repository_owner_id": 72338201, "repository_id": "567890"}));
+        let disagree = claims(serde_json::json!({"repository_owner_id": "1"}));
+        assert!(matches!(
+            SubjectFormat::of_token(sub, Some(&agree)),
+            SubjectFormat::GitHubCustom { .. }
+        ));
+        assert_eq!(
+            SubjectFormat::of_token(sub, Some(&disagree)),
+            SubjectFormat::Unknown
+        );
+        // A `:` inside a claim value is `%3A` in the subject.
+        let env = claims(serde_json::json!({"repository_id": "5", "environment": "prod:eu"}));
+        assert!(matches!(
+            SubjectFormat::of_token("repository_id:5:environment:prod%3Aeu", Some(&env)),
+            SubjectFormat::GitHubCustom { .. }
+        ));
+    }
+
+    #[test]
+    fn customised_gitlab_subjects_take_only_ref_and_ref_type_once_each() {
+        for sub in [
+            "project_path:g/p:ref:main:ref:dev",
+            "project_path:g/p:pull_request",
+            "project_path:g/p:environment:prod",
+            "project_path:p:ref:main",
+        ] {
+            assert_eq!(SubjectFormat::of(sub), SubjectFormat::Unknown, "{sub}");
+        }
+        assert_eq!(
+            SubjectFormat::of("project_path:g/p:ref:main"),
+            SubjectFormat::GitLabCustom {
+                path: "g/p".into(),
+                ref_type: None,
+                git_ref: Some("main".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn other_cis_subjects_are_not_read_as_customised_github_ones() {
+        for sub in [
+            "organization:acme:project:p:workspace:w:run_phase:apply",
+            "space:root:stack:s:run_type:TRACKED:scope:write",
+            "system:serviceaccount:ns:sa",
+            "ref:refs/heads/main",
+        ] {
+            assert_eq!(SubjectFormat::of(sub), SubjectFormat::Unknown, "{sub}");
+        }
+    }
 }
