@@ -336,3 +336,52 @@ fn the_cache_holds_credentials_but_never_the_token() {
     assert!(!entry.contains(token.split('.').nth(2).unwrap()));
     check_files(&env, &canaries);
 }
+
+/// STS saying the token expired: the fresh-token retry (GitHub, a token command) and the final
+/// refusal show neither the request token nor any token, at any verbosity.
+#[test]
+fn a_token_refused_as_expired_and_reminted_leaks_nothing() {
+    let expired = Fault::sts_error(
+        "ExpiredTokenException",
+        "Token expired: current date/time 2 must be before 1",
+    );
+    let mut env = env_with_canary_bearer();
+    env.github_job();
+    let mut canaries = Canaries::default();
+    canaries.add("GitHub request token", CANARY_BEARER);
+    env.emu.set_persistent_fault(Some(expired.clone()));
+    check(&env, &canaries, &["--role-arn", ROLE, "--no-cache"], 4);
+
+    let env = env_with_canary_bearer();
+    let token = env.emu.mint(env.gitlab_claims());
+    std::fs::create_dir_all(env.path("given")).unwrap();
+    let file = env.path("given/token");
+    std::fs::write(&file, &token).unwrap();
+    let mut canaries = Canaries::default();
+    canaries.token(&token);
+    let command = format!("cat {}", file.display());
+    env.emu.push_fault(expired.clone());
+    let out = env.run(&[
+        "-vv",
+        "--role-arn",
+        ROLE,
+        "--no-cache",
+        "--token-command",
+        &command,
+    ]);
+    succeeded(&out);
+    canaries.assert_absent(&stderr(&out), "stderr of a reminted run");
+    env.emu.set_persistent_fault(Some(expired));
+    check(
+        &env,
+        &canaries,
+        &[
+            "--role-arn",
+            ROLE,
+            "--no-cache",
+            "--token-command",
+            &command,
+        ],
+        4,
+    );
+}
