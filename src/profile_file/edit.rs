@@ -84,7 +84,7 @@ impl Edited {
                 at(old_no, old_len),
                 at(new_no, new_len)
             ));
-            for op in &self.ops[start..end] {
+            for op in grouped(&self.ops[start..end]) {
                 let (mark, raw) = match op {
                     Op::Same(s) => (' ', s),
                     Op::Del(s) => ('-', s),
@@ -104,6 +104,25 @@ impl Edited {
         }
         Some(out.trim_end_matches('\n').to_string())
     }
+}
+
+/// The ops with each run of changes as its removals, then its additions (as diff tools show
+/// them; the counts are the same).
+fn grouped(ops: &[Op]) -> Vec<&Op> {
+    let mut out = Vec::with_capacity(ops.len());
+    let mut adds = Vec::new();
+    for op in ops {
+        match op {
+            Op::Same(_) => {
+                out.append(&mut adds);
+                out.push(op);
+            }
+            Op::Del(_) => out.push(op),
+            Op::Add(_) => adds.push(op),
+        }
+    }
+    out.append(&mut adds);
+    out
 }
 
 fn count(op: &Op, old_no: &mut usize, new_no: &mut usize) {
