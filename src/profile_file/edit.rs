@@ -93,7 +93,7 @@ impl Edited {
                 // A CRLF line keeps its `\r`, so `patch` applies the diff to the file as it is.
                 let content = raw.strip_suffix('\n').unwrap_or(raw);
                 out.push(mark);
-                out.push_str(content);
+                out.push_str(&redacted(content));
                 out.push('\n');
                 if !raw.ends_with('\n') {
                     out.push_str("\\ No newline at end of file\n");
@@ -104,6 +104,22 @@ impl Edited {
         }
         Some(out.trim_end_matches('\n').to_string())
     }
+}
+
+/// A secret key's value, shown in a diff as `<redacted>`: the diff goes to a terminal or a CI
+/// log, and other lines (context, commented-out static keys) may hold a secret.
+fn redacted(line: &str) -> std::borrow::Cow<'_, str> {
+    let bare = line.trim_start_matches(['#', ';', ' ', '\t']);
+    if let Some((key, _)) = bare.split_once('=')
+        && matches!(
+            key.trim_matches([' ', '\t']).to_ascii_lowercase().as_str(),
+            "aws_secret_access_key" | "aws_session_token"
+        )
+    {
+        let eq = line.len() - bare.len() + key.len();
+        return format!("{}= <redacted>", &line[..eq]).into();
+    }
+    line.into()
 }
 
 /// The ops with each run of changes as its removals, then its additions (as diff tools show
@@ -418,6 +434,26 @@ mod tests {
         assert_eq!(
             cp("[profile ci]\ncredential_process = a\n  b\nregion = x\n"),
             "[profile ci]\ncredential_process = new\n#   b\nregion = x\n"
+        );
+    }
+
+    #[test]
+    fn the_diff_never_shows_a_secret_key() {
+        let text = "[default]\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG\nAWS_Session_Token=IQoJb3JpZ2luX2VjE\n[profile ci]\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG\n";
+        let diff = set(text, "ci", &[(CP, "x")]).diff("c").unwrap();
+        assert!(!diff.contains("wJalr"), "{diff}");
+        assert!(!diff.contains("IQoJ"), "{diff}");
+        assert!(
+            diff.contains("\n aws_secret_access_key = <redacted>\n"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("\n AWS_Session_Token= <redacted>\n"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("\n+# aws_secret_access_key = <redacted>\n"),
+            "{diff}"
         );
     }
 
