@@ -86,6 +86,13 @@ pub fn run(ctx: &Ctx, args: &SetupArgs, verbose: u8) -> Result<ExitCode, Error> 
 
     // The recipe's values are the defaults for the new line; options given here win.
     let mut creds = args.credentials.clone();
+    // `setup --profile ci` alone rewrites the profile's line with that line's own options (after
+    // an upgrade, or when doctor says the SDKs read it differently).
+    if creds == CredentialArgs::default()
+        && let Some(own) = section.and_then(|s| current_options(&file, s))
+    {
+        creds = own;
+    }
     let mut comment_out: Vec<usize> = conflicts.iter().map(|c| c.line).collect();
     let mut moved: Vec<&str> = Vec::new();
     let find = |key: &str| conflicts.iter().find(|c| c.key == key);
@@ -226,6 +233,18 @@ pub fn run(ctx: &Ctx, args: &SetupArgs, verbose: u8) -> Result<ExitCode, Error> 
     ));
     output::print(&report)?;
     Ok(ExitCode::Success)
+}
+
+/// The options of the section's `credential_process` line, when it runs aws-ci-creds in
+/// credential mode (read as botocore reads it).
+fn current_options(file: &ProfileFile, section: &profile_file::Section) -> Option<CredentialArgs> {
+    let (_, _, value) = file
+        .properties(section)
+        .into_iter()
+        .find(|(_, k, _)| *k == "credential_process")?;
+    let argv = command_line::Reader::Botocore.argv(value).ok()?;
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv).ok()?;
+    cli.command.is_none().then_some(cli.credentials)
 }
 
 fn section_id(profile: &str) -> SectionId {

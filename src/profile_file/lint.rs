@@ -241,7 +241,7 @@ fn command_findings(
 ) -> Vec<Finding> {
     let at = format!("line {}", line + 1);
     let fix_line = format!(
-        "fix: run `aws-ci-creds setup --profile {profile}` with the line's options to rewrite it: no `#` or `;`, single quotes only around arguments that need them, never a quote at both ends of the value"
+        "fix: run `aws-ci-creds setup --profile {profile}` to rewrite it with its own options: no `#` or `;`, single quotes only around arguments that need them, never a quote at both ends of the value"
     );
     if continued {
         return vec![finding(

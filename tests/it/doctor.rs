@@ -396,7 +396,7 @@ fn a_line_the_sdks_read_differently_fails_with_each_argv_and_the_fix() {
             "[FAIL] line 3: the SDKs read the credential_process line differently",
             r#"botocore (AWS CLI, boto3): ["/opt/my tools/aws-ci-creds", "--token-file", "/run/x y/token"]"#,
             r#"aws-sdk-go-v2 (Terraform): ["/opt/my", "tools/aws-ci-creds --token-file /run/x", "y/token"]"#,
-            "fix: run `aws-ci-creds setup --profile ci` with the line's options to rewrite it",
+            "fix: run `aws-ci-creds setup --profile ci` to rewrite it with its own options",
             "[FAIL] line 3: the program /opt/my tools/aws-ci-creds does not exist",
         ],
     );

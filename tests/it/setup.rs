@@ -376,6 +376,39 @@ fn a_binary_in_a_spaced_path_never_makes_a_line_wrapped_in_quotes() {
 }
 
 #[test]
+fn setup_with_only_the_profile_rewrites_its_own_line_with_the_same_options() {
+    let (env, path) = config_env("config");
+    let token = env.path("run/x y/token");
+    // The line older versions wrote: quoted at both ends, which aws-sdk-go-v2 breaks.
+    let old = format!(
+        "[profile ci]\nregion = us-east-1\ncredential_process = '/opt/old/aws-ci-creds' --role-arn {ROLE} --token-file '{}' --no-cache\n",
+        token.display()
+    );
+    std::fs::write(&path, &old).unwrap();
+    let out = env
+        .cmd()
+        .args(["setup", "--profile", "ci"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        read(&path),
+        format!(
+            "[profile ci]\nregion = us-east-1\ncredential_process = {} --role-arn {ROLE} --token-file '{}' --no-cache\n",
+            exe(),
+            token.display()
+        )
+    );
+    // With any option given, only the options given count.
+    let out = setup(&env, &["--token-env", "AWS_ID_TOKEN"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(read(&path).contains(&format!(
+        "credential_process = {} --role-arn {ROLE} --token-env AWS_ID_TOKEN\n",
+        exe()
+    )));
+}
+
+#[test]
 fn values_that_readers_would_split_differently_are_refused_and_nothing_is_written() {
     let (env, path) = config_env("config");
     std::fs::write(&path, RICH).unwrap();
