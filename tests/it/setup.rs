@@ -684,6 +684,16 @@ fn crlf_a_missing_final_newline_and_non_ascii_text_survive() {
 }
 
 #[test]
+fn a_file_that_is_not_utf8_is_refused_and_left_alone() {
+    let (env, path) = config_env("config");
+    let bytes = b"[profile ci]\n# caf\xe9 latin-1\nregion = x\n".to_vec();
+    std::fs::write(&path, &bytes).unwrap();
+    let err = failed(&setup(&env, &[]), 2);
+    says(&err, &["is not UTF-8 text", "save it as UTF-8"]);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
 fn a_symlinked_config_is_edited_through_the_link_keeping_mode_and_owner() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let (env, link) = config_env("config");
