@@ -93,6 +93,7 @@ fn lint_text(
     let file = ProfileFile::parse(text);
     let mut out = Vec::new();
     out.extend(duplicate_headers(&file, &shown.to_string()));
+    out.extend(unreadable_lines(&file, &shown.to_string()));
 
     let sections = file.profile_sections(profile);
     let Some(section) = sections.last() else {
@@ -230,6 +231,36 @@ fn duplicate_headers(file: &ProfileFile, shown: &str) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Lines every SDK refuses, taking the whole file (so every profile) down with them.
+fn unreadable_lines(file: &ProfileFile, shown: &str) -> Vec<Finding> {
+    let mut in_section = false;
+    let mut bad = Vec::new();
+    for (i, l) in file.lines.iter().enumerate() {
+        match l.kind {
+            Kind::Header { .. } => in_section = true,
+            Kind::Invalid => bad.push(format!(
+                "line {}: `{}` is neither a [section] header nor a key = value line",
+                i + 1,
+                l.content()
+            )),
+            Kind::Property { .. } | Kind::Continuation if !in_section => bad.push(format!(
+                "line {}: a setting before the first [section] header",
+                i + 1
+            )),
+            _ => {}
+        }
+    }
+    if bad.is_empty() {
+        return Vec::new();
+    }
+    bad.push("fix: correct or remove those lines (a header needs its closing `]`)".into());
+    vec![finding(
+        Level::Fail,
+        format!("{shown} has lines the AWS SDKs cannot parse: they refuse the whole file"),
+        bad,
+    )]
 }
 
 fn command_findings(
@@ -413,6 +444,24 @@ mod tests {
             .unwrap();
         assert!(c.details[0].starts_with("line 2: role_arn"), "{c:?}");
         assert!(c.details[1].starts_with("line 3: web_identity_token_file"));
+    }
+
+    #[test]
+    fn lines_the_sdks_cannot_parse_are_found() {
+        let f = run(
+            "region = x\n[profile ci\ncredential_process = /bin/sh\n[profile ci]\nnot a setting\n",
+            "ci",
+        );
+        let c = f
+            .iter()
+            .find(|f| f.summary.contains("cannot parse"))
+            .unwrap();
+        assert_eq!(
+            c.details[0],
+            "line 1: a setting before the first [section] header"
+        );
+        assert!(c.details[1].starts_with("line 2: `[profile ci`"), "{c:?}");
+        assert!(c.details[3].starts_with("line 5: `not a setting`"), "{c:?}");
     }
 
     #[test]
