@@ -99,7 +99,7 @@ pub fn run(ctx: &Ctx, args: &SetupArgs, verbose: u8) -> Result<ExitCode, Error> 
     if let Some(c) = find("role_arn")
         && creds.role_arn.is_none()
     {
-        creds.role_arn = Some(c.value.clone());
+        creds.role_arn = Some(profile_file::without_comment(&c.value).to_string());
         moved.push("role_arn");
     }
     let token_given = creds.token_file.is_some()
@@ -113,7 +113,7 @@ pub fn run(ctx: &Ctx, args: &SetupArgs, verbose: u8) -> Result<ExitCode, Error> 
     {
         let home = ctx.env.get_os("HOME").map(PathBuf::from);
         creds.token_file = Some(profile_file::expand_home(
-            PathBuf::from(&c.value),
+            PathBuf::from(profile_file::without_comment(&c.value)),
             home.as_deref(),
             "web_identity_token_file",
         )?);
@@ -128,7 +128,7 @@ pub fn run(ctx: &Ctx, args: &SetupArgs, verbose: u8) -> Result<ExitCode, Error> 
     {
         comment_out.push(line);
         if creds.session_name.is_none() {
-            creds.session_name = Some(value.to_string());
+            creds.session_name = Some(profile_file::without_comment(value).to_string());
             moved.push("role_session_name");
         }
     }

@@ -129,7 +129,7 @@ impl Reader {
         match self {
             Reader::Botocore => shlex_split(value.trim()),
             Reader::GoV2 => sh_words(&go_v2_value(value)),
-            Reader::RustJs => sh_words(&rust_value(value)),
+            Reader::RustJs => sh_words(super::without_comment(value)),
         }
     }
 }
@@ -143,18 +143,6 @@ pub fn go_v2_value(value: &str) -> String {
         _ => v,
     };
     v.replace("\\\"", "\"").replace("\\'", "'")
-}
-
-/// The value after aws-sdk-rust's (and the JS SDK's) ini rules: cut at whitespace + `#`/`;`.
-fn rust_value(value: &str) -> String {
-    let mut prev_ws = false;
-    for (i, c) in value.char_indices() {
-        if (c == '#' || c == ';') && prev_ws {
-            return value[..i].trim_matches([' ', '\t']).to_string();
-        }
-        prev_ws = c.is_whitespace();
-    }
-    value.trim_matches([' ', '\t']).to_string()
 }
 
 /// Python's `shlex.split(s)` (POSIX mode, no comments).

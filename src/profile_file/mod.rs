@@ -273,6 +273,19 @@ pub fn conflict_reason(key: &str) -> Option<&'static str> {
     }
 }
 
+/// A value without a trailing ` # comment` / ` ; comment`, as aws-sdk-rust and the JS SDK read it
+/// (botocore keeps it; the comment is never meant as part of an ARN or a path).
+pub fn without_comment(value: &str) -> &str {
+    let mut prev_ws = false;
+    for (i, c) in value.char_indices() {
+        if COMMENT.contains(&c) && prev_ws {
+            return value[..i].trim_matches(WHITESPACE);
+        }
+        prev_ws = c == ' ' || c == '\t';
+    }
+    value.trim_matches(WHITESPACE)
+}
+
 /// A key that takes precedence over `credential_process`, where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
@@ -427,6 +440,15 @@ mod tests {
         assert_eq!(f.lines[3].ending(), "");
         assert_eq!(f.lines[1].content(), "region = x");
         assert_eq!(f.newline(), "\r\n");
+    }
+
+    #[test]
+    fn a_trailing_comment_is_not_part_of_a_value() {
+        assert_eq!(
+            without_comment("arn:aws:iam::1:role/x # prod"),
+            "arn:aws:iam::1:role/x"
+        );
+        assert_eq!(without_comment("/tmp/a#b ;x"), "/tmp/a#b");
     }
 
     #[test]
