@@ -20,7 +20,7 @@ use crate::output;
 use crate::profile_file::command_line::{self, Arg};
 use crate::profile_file::edit::{self, Request};
 use crate::profile_file::write::write_atomically;
-use crate::profile_file::{self, Conflict, ProfileFile, SectionId, conflict_reason};
+use crate::profile_file::{self, Conflict, ProfileFile, SectionId};
 
 /// The keys of the blog-post recipe (`role_arn` + `web_identity_token_file`) that `setup` turns
 /// into arguments of the new line.
@@ -62,17 +62,7 @@ pub fn run(ctx: &Ctx, args: &SetupArgs, verbose: u8) -> Result<ExitCode, Error> 
     let conflicts = section.map(|s| file.conflicts(s)).unwrap_or_default();
     let others: Vec<&Conflict> = conflicts.iter().filter(|c| !migratable(&c.key)).collect();
     if !others.is_empty() && !args.comment_out_conflicts {
-        let list: Vec<String> = others
-            .iter()
-            .map(|c| {
-                format!(
-                    "line {}: {} ({})",
-                    c.line + 1,
-                    c.key,
-                    conflict_reason(&c.key).unwrap_or("")
-                )
-            })
-            .collect();
+        let list: Vec<String> = others.iter().map(|c| c.describe()).collect();
         return Err(Error::Usage(
             crate::error::Message::new(format!(
                 "[{}] in {} has keys the AWS SDKs use instead of credential_process, so they would never run aws-ci-creds:\n  {}",

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::command_line::Reader;
-use super::{Kind, ProfileFile, SectionId, conflict_reason};
+use super::{Kind, ProfileFile, SectionId};
 use crate::env::Env;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,17 +139,7 @@ fn lint_text(
     // With repeated sections, the SDKs that read the file at all merge them.
     let conflicts: Vec<_> = sections.iter().flat_map(|s| file.conflicts(s)).collect();
     if !conflicts.is_empty() {
-        let mut details: Vec<String> = conflicts
-            .iter()
-            .map(|c| {
-                format!(
-                    "line {}: {} ({})",
-                    c.line + 1,
-                    c.key,
-                    conflict_reason(&c.key).unwrap_or("")
-                )
-            })
-            .collect();
+        let mut details: Vec<String> = conflicts.iter().map(|c| c.describe()).collect();
         details.push(format!(
             "fix: comment those lines out, or run `aws-ci-creds setup --profile {profile}` (it moves role_arn and web_identity_token_file into the credential_process line; --comment-out-conflicts comments out the others)"
         ));

@@ -295,6 +295,18 @@ pub struct Conflict {
     pub value: String,
 }
 
+impl Conflict {
+    /// `line N: key (why)`, never the value (it may be a secret key).
+    pub fn describe(&self) -> String {
+        format!(
+            "line {}: {} ({})",
+            self.line + 1,
+            self.key,
+            conflict_reason(&self.key).unwrap_or("")
+        )
+    }
+}
+
 impl ProfileFile {
     /// The keys of this section that make the SDKs bypass `credential_process`.
     pub fn conflicts(&self, section: &Section) -> Vec<Conflict> {
