@@ -92,6 +92,10 @@ pub struct DoctorArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
 
+    /// The AWS config profile to check [env: AWS_PROFILE] [default: default]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// One machine-readable JSON document instead of the report
     #[arg(long)]
     pub json: bool,
@@ -150,9 +154,13 @@ pub struct SetupArgs {
     #[arg(long, value_name = "NAME")]
     pub profile: String,
 
-    /// Print the whole new config file instead of writing it
+    /// Print the change as a diff instead of writing it
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Comment out keys that make the SDKs skip credential_process (static keys, sso_*, source_profile, credential_source) instead of refusing
+    #[arg(long)]
+    pub comment_out_conflicts: bool,
 
     #[command(flatten)]
     pub credentials: CredentialArgs,

@@ -22,6 +22,7 @@ pub mod exit_code;
 pub mod jwt;
 pub mod output;
 pub mod panic;
+pub mod profile_file;
 pub mod secret;
 pub mod session;
 pub mod source;

@@ -215,6 +215,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs, verbose: u8) -> Result<ExitCode, Error>
     let token = token_checks(&mut d, &cfg);
     duration_check(&mut d, &cfg);
     cache_check(&mut d, &cfg);
+    profile_checks(&mut d, args.profile.as_deref());
 
     let claims = token.as_ref().map(|(_, t)| claims_report(ctx, &t.claims));
     let mut assumed = None;
@@ -290,6 +291,20 @@ fn ci_check(d: &mut Doctor<'_>, env: &Env) {
                 "no CI detected (no marker variable of a supported CI is set, nor CI=true; see docs/ci/README.md)",
             );
         }
+    }
+}
+
+/// The active profile of the AWS config file, as each SDK would read it.
+fn profile_checks(d: &mut Doctor<'_>, flag: Option<&str>) {
+    use crate::profile_file::lint::{Level, lint};
+    for f in lint(&d.ctx.env, flag) {
+        let status = match f.level {
+            Level::Pass => Status::Pass,
+            Level::Warn => Status::Warn,
+            Level::Fail => Status::Fail,
+            Level::Skip => Status::Skip,
+        };
+        d.add("profile", status, f.summary).details = f.details;
     }
 }
 

@@ -157,9 +157,12 @@ add_profile() {
 client_awscli() { "$VENV/bin/aws" sts get-caller-identity --profile "$1" --output json; }
 client_boto3() { "$PY" "$E2E_DIR/whoami_boto3.py" "$1"; }
 client_go() { "$WHOAMI_GO" -profile "$1"; }
+# The current aws-sdk-go-v2 ini rules (Terraform's), read by the Go client
+# itself (go/current_ini.go) and run by the SDK's processcreds provider.
+client_go_current() { "$WHOAMI_GO" -ini current -profile "$1"; }
 client_js() { AWS_PROFILE=$1 node "$E2E_DIR/js/whoami.mjs" chain; }
 client_js_fromprocess() { AWS_PROFILE=$1 node "$E2E_DIR/js/whoami.mjs" process; }
-ALL_CLIENTS=(awscli boto3 go js js_fromprocess)
+ALL_CLIENTS=(awscli boto3 go go_current js js_fromprocess)
 
 arn_in() { "$PY" -c 'import json,sys;print(json.load(open(sys.argv[1]))["Arn"])' "$1" 2>/dev/null || true; }
 
@@ -268,7 +271,7 @@ if [ "$moto_up" = 1 ]; then
     mkdir -p "$SPACED"
     cp "$BIN" "$SPACED/aws ci creds"
     cp "$MOTO_TOKEN" "$SPACED/id token.jwt"
-    for c in awscli boto3 go js; do
+    for c in awscli boto3 go go_current js; do
         s=e2e-spaces-$c
         add_profile "spaces-$c" "$SPACED/aws ci creds" --role-arn "$MOTO_ROLE_ARN" \
             --token-file "$SPACED/id token.jwt" --cache-dir "$SPACED/cache $c" \
@@ -282,13 +285,67 @@ if [ "$moto_up" = 1 ]; then
     done
     # Single quotes: shlex and sh agree, and Go SDKs old and new keep them
     # (as long as the value doesn't both start and end with one).
-    for c in awscli boto3 go js; do
+    for c in awscli boto3 go go_current js; do
         s=e2e-squote-$c
         printf "[profile squote-%s]\nregion = us-east-1\ncredential_process = '%s' --role-arn %s --token-file '%s' --cache-dir '%s' --sts-endpoint %s --session-name %s\n\n" \
             "$c" "$SPACED/aws ci creds" "$MOTO_ROLE_ARN" "$SPACED/id token.jwt" \
             "$SPACED/cache squote $c" "$MOTO_URL" "$s" >>"$AWS_CONFIG_FILE"
         check_identity "moto: $c, 'single-quoted' binary and token paths with spaces" "$c" "squote-$c" \
             "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/$s"
+    done
+
+    # --- `setup` writes the line: spaced binary, token and cache paths ----------
+    # The binary in a spaced path makes the line start with a quote; setup must
+    # never also end it with one (current Go SDKs would strip that pair).
+    for c in awscli boto3 go go_current js; do
+        s=e2e-setup-$c
+        "$SPACED/aws ci creds" setup --profile "setup-$c" --role-arn "$MOTO_ROLE_ARN" \
+            --token-file "$SPACED/id token.jwt" --sts-endpoint "$MOTO_URL" --region us-east-1 \
+            --session-name "$s" --cache-dir "$SPACED/cache setup $c" >"$WORK/logs/setup-$c.out" 2>&1 ||
+            show "$WORK/logs/setup-$c.out"
+        check_identity "setup: $c runs the line setup wrote for spaced paths" "$c" "setup-$c" \
+            "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/$s"
+    done
+    # The reader has teeth: the line setup wrote before 0.2 (quoted at both
+    # ends) breaks under the current Go rules.
+    printf "[profile old-setup-line]\nregion = us-east-1\ncredential_process = '%s' --role-arn %s --sts-endpoint %s --token-file '%s'\n\n" \
+        "$SPACED/aws ci creds" "$MOTO_ROLE_ARN" "$MOTO_URL" "$SPACED/id token.jwt" >>"$AWS_CONFIG_FILE"
+    CHECK_NO=$((CHECK_NO + 1))
+    if client_go_current old-setup-line >"$WORK/logs/$CHECK_NO.out" 2>"$WORK/logs/$CHECK_NO.err"; then
+        not_ok "setup: the old line (quoted at both ends) fails under the current Go rules" "it worked"
+    else
+        ok "setup: the old line (quoted at both ends) fails under the current Go rules"
+    fi
+
+    # --- `setup` on existing config files ----------------------------------------
+    # A header with a trailing comment (setup used to append a second one, and
+    # botocore then refused the whole file) and a profile written with the
+    # seed blog post's recipe (role_arn + web_identity_token_file), which the
+    # SDKs would resolve themselves without ever running aws-ci-creds.
+    printf '[profile setup-comment] ; managed by hand\nregion = us-east-1\n\n' >>"$AWS_CONFIG_FILE"
+    "$BIN" setup --profile setup-comment --role-arn "$MOTO_ROLE_ARN" --token-file "$MOTO_TOKEN" \
+        --sts-endpoint "$MOTO_URL" --session-name e2e-setup-comment \
+        --cache-dir "$WORK/moto/cache-setup-comment" >"$WORK/logs/setup-comment.out" 2>&1 ||
+        show "$WORK/logs/setup-comment.out"
+    n=$(grep -c 'profile setup-comment' "$AWS_CONFIG_FILE" || true)
+    if [ "$n" = 1 ]; then
+        ok "setup: a header with a trailing comment is edited in place"
+    else
+        not_ok "setup: a header with a trailing comment is edited in place" "$n headers"
+    fi
+    for c in awscli boto3 go_current js; do
+        check_identity "setup: $c, [profile x] ; comment header" "$c" setup-comment \
+            "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/e2e-setup-comment"
+    done
+    for c in awscli boto3 go go_current js; do
+        printf '[profile seed-%s]\nrole_arn=%s\nweb_identity_token_file=%s\n\n' "$c" "$MOTO_ROLE_ARN" "$MOTO_TOKEN" >>"$AWS_CONFIG_FILE"
+        "$BIN" setup --profile "seed-$c" --sts-endpoint "$MOTO_URL" --region us-east-1 \
+            --session-name "e2e-seed-$c" --cache-dir "$WORK/moto/cache-seed-$c" >"$WORK/logs/seed-$c.out" 2>&1 ||
+            show "$WORK/logs/seed-$c.out"
+        # The session name proves aws-ci-creds ran: the SDKs' own web-identity
+        # provider would name the session itself.
+        check_identity "setup: $c, the blog-post recipe migrated to credential_process" "$c" "seed-$c" \
+            "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/e2e-seed-$c"
     done
     unset AWS_ENDPOINT_URL_STS
 fi

@@ -403,4 +403,140 @@ fn doctor_and_credential_mode_detect_the_same_ci_in_every_ci() {
             "{vars:?}: doctor and credential mode chose different sources"
         );
     }
+/// doctor's findings about the AWS config profile.
+fn profile_findings(report: &Value) -> Vec<(String, String, Vec<String>)> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "profile")
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap().to_string(),
+                c["summary"].as_str().unwrap().to_string(),
+                c["details"]
+                    .as_array()
+                    .map(|d| d.iter().map(|l| l.as_str().unwrap().to_string()).collect())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn with_config(text: &str) -> (TestEnv, std::path::PathBuf) {
+    let mut env = TestEnv::new();
+    env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
+    let path = env.path("aws-config");
+    std::fs::write(&path, text).unwrap();
+    env.set("AWS_CONFIG_FILE", path.to_str().unwrap());
+    (env, path)
+}
+
+#[test]
+fn a_profile_written_by_setup_passes_the_profile_lint() {
+    let (mut env, _) = with_config("");
+    let setup = env
+        .cmd()
+        .args(["setup", "--profile", "ci", "--role-arn", ROLE])
+        .output()
+        .unwrap();
+    assert!(setup.status.success(), "{}", stderr(&setup));
+    env.set("AWS_PROFILE", "ci");
+    let out = doctor(&env, &["--json"]);
+    let report = json_report(&out);
+    let found = profile_findings(&report);
+    assert_eq!(out.status.code(), Some(0), "{found:#?}");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found[0].0, "pass");
+    assert!(
+        found[0]
+            .1
+            .starts_with("line 2: every SDK runs the same credential_process command"),
+        "{found:#?}"
+    );
+    assert!(found[0].2[0].contains(&format!("\"--role-arn\", \"{ROLE}\"")));
+    assert_eq!(found[1].0, "pass");
+    assert!(found[1].1.contains("exists and is executable"));
+}
+
+#[test]
+fn a_line_the_sdks_read_differently_fails_with_each_argv_and_the_fix() {
+    // What setup wrote for a binary and a token in spaced paths before 0.2.
+    let (env, _) = with_config(
+        "[profile ci]\nregion = us-east-1\ncredential_process = '/opt/my tools/aws-ci-creds' --token-file '/run/x y/token'\n",
+    );
+    let out = doctor(&env, &["--profile", "ci"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    says(
+        &text,
+        &[
+            "[FAIL] line 3: the SDKs read the credential_process line differently",
+            r#"botocore (AWS CLI, boto3): ["/opt/my tools/aws-ci-creds", "--token-file", "/run/x y/token"]"#,
+            r#"aws-sdk-go-v2 (Terraform): ["/opt/my", "tools/aws-ci-creds --token-file /run/x", "y/token"]"#,
+            "fix: run `aws-ci-creds setup --profile ci` to rewrite it with its own options",
+            "[FAIL] line 3: the program /opt/my tools/aws-ci-creds does not exist",
+        ],
+    );
+}
+
+#[test]
+fn conflicting_keys_and_duplicate_sections_fail_with_their_line_numbers() {
+    let (mut env, _) = with_config(
+        "[profile oidc]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nweb_identity_token_file = /tmp/web_identity_token\ncredential_process = /bin/true\n\n[profile oidc] ; again\nregion = eu-west-1\n",
+    );
+    env.set("AWS_PROFILE", "oidc");
+    let out = doctor(&env, &[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    says(
+        &text,
+        &[
+            "[profile oidc] appears twice in",
+            "(lines 1 and 6): botocore (the AWS CLI, boto3) refuses the whole file",
+            "profile oidc is defined 2 times in",
+            "[FAIL] profile oidc has keys the SDKs use instead of credential_process",
+            "line 2: role_arn (with role_arn and web_identity_token_file",
+            "line 3: web_identity_token_file",
+            "fix: comment those lines out, or run `aws-ci-creds setup --profile oidc`",
+        ],
+    );
+}
+
+#[test]
+fn a_missing_or_non_executable_binary_and_a_missing_profile_fail() {
+    use std::os::unix::fs::PermissionsExt;
+    let (env, _) = with_config("");
+    let program = env.path("aws-ci-creds");
+    std::fs::write(&program, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(
+        env.path("aws-config"),
+        format!(
+            "[default]\ncredential_process = {} --role-arn {ROLE}\n",
+            program.display()
+        ),
+    )
+    .unwrap();
+    let out = doctor(&env, &[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    says(
+        &text,
+        &[
+            &format!("[FAIL] line 2: {} is not executable", program.display()),
+            &format!("fix: chmod +x {}", program.display()),
+        ],
+    );
+
+    let out = doctor(&env, &["--profile", "nope"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    says(
+        &text,
+        &[
+            "[FAIL] profile nope (--profile) is not in",
+            "fix: run `aws-ci-creds setup --profile nope --role-arn ARN`",
+        ],
+    );
 }

@@ -384,4 +384,46 @@ fn a_token_refused_as_expired_and_reminted_leaks_nothing() {
         ],
         4,
     );
+/// Static keys in the config file (the target profile's, another profile's next to it) never
+/// reach setup's refusal, its `--dry-run` diff, its report, or doctor's profile findings.
+#[test]
+fn setup_and_doctor_show_no_static_key_from_the_config_file() {
+    let mut canaries = Canaries::default();
+    let secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYcanary1";
+    let session = "IQoJb3JpZ2luX2VjEcanarySessionToken";
+    canaries.add("aws_secret_access_key", secret);
+    canaries.add("aws_session_token", session);
+    let mut env = TestEnv::new();
+    let path = env.path("aws-config");
+    env.set("AWS_CONFIG_FILE", path.to_str().unwrap());
+    let text = format!(
+        "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = {secret}\n[profile ci]\naws_secret_access_key = {secret}\naws_session_token = {session}\n"
+    );
+    for args in [
+        &["setup", "--profile", "ci", "--role-arn", ROLE][..],
+        &[
+            "setup",
+            "--profile",
+            "ci",
+            "--role-arn",
+            ROLE,
+            "--comment-out-conflicts",
+            "--dry-run",
+        ],
+        &[
+            "setup",
+            "--profile",
+            "ci",
+            "--role-arn",
+            ROLE,
+            "--comment-out-conflicts",
+            "-vv",
+        ],
+        &["doctor", "--profile", "ci", "--role-arn", ROLE],
+    ] {
+        std::fs::write(&path, &text).unwrap();
+        let out = env.run(args);
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        canaries.assert_absent(&all, &format!("{args:?}"));
+    }
 }

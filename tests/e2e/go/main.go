@@ -6,7 +6,11 @@
 // (`sh -c <line>`, stderr passed straight through to our stderr, 1 min
 // timeout). It then calls sts:GetCallerIdentity and prints the caller ARN.
 //
-// Usage: whoami [-profile ci] [-loop 45s -every 2s]
+// Usage: whoami [-profile ci] [-ini current] [-loop 45s -every 2s]
+//
+// With -ini current the profile's credential_process and region are read by
+// this client following the current aws-sdk-go-v2 ini rules (current_ini.go)
+// instead of Debian's older SDK, and run by the SDK's processcreds provider.
 //
 // With -loop it keeps one aws.Config (and so the SDK's credentials cache)
 // for the whole run, as a long `terraform apply` does, and calls
@@ -31,6 +35,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -38,12 +43,38 @@ func main() {
 	profile := flag.String("profile", "ci", "shared config profile to load")
 	loop := flag.Duration("loop", 0, "keep calling for this long (0: one call)")
 	every := flag.Duration("every", 2*time.Second, "interval between calls with -loop")
+	ini := flag.String("ini", "sdk", "who reads the config file: sdk (Debian's aws-sdk-go-v2) or current (the rewritten ini rules)")
 	flag.Parse()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+*loop)
 	defer cancel()
 
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(*profile))
+	var loadOpts []func(*config.LoadOptions) error
+	switch *ini {
+	case "sdk":
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(*profile))
+	case "current":
+		keys, err := currentINIProfile(*profile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "whoami: read config: %v\n", err)
+			os.Exit(1)
+		}
+		command := keys["credential_process"]
+		if command == "" {
+			fmt.Fprintf(os.Stderr, "whoami: profile %q has no credential_process\n", *profile)
+			os.Exit(1)
+		}
+		region := keys["region"]
+		if region == "" {
+			region = "us-east-1"
+		}
+		loadOpts = append(loadOpts, config.WithRegion(region),
+			config.WithCredentialsProvider(aws.NewCredentialsCache(processcreds.NewProvider(command))))
+	default:
+		fmt.Fprintf(os.Stderr, "whoami: -ini must be sdk or current\n")
+		os.Exit(2)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "whoami: load config: %v\n", err)
 		os.Exit(1)
