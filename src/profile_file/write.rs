@@ -66,7 +66,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
         // Root editing a user's file must leave it that user's. Changing the owner needs
         // privilege; without it the file can only be ours, so say so instead of failing.
         if let Err(e) = std::os::unix::fs::fchown(tmp.as_file(), Some(m.uid()), Some(m.gid()))
-            && (m.uid() != crate::context::current_uid())
+            && (m.uid() != crate::uid::euid())
         {
             return Err(failed(
                 format!(

@@ -403,6 +403,8 @@ fn doctor_and_credential_mode_detect_the_same_ci_in_every_ci() {
             "{vars:?}: doctor and credential mode chose different sources"
         );
     }
+}
+
 /// doctor's findings about the AWS config profile.
 fn profile_findings(report: &Value) -> Vec<(String, String, Vec<String>)> {
     report["checks"]

@@ -384,6 +384,8 @@ fn a_token_refused_as_expired_and_reminted_leaks_nothing() {
         ],
         4,
     );
+}
+
 /// Static keys in the config file (the target profile's, another profile's next to it) never
 /// reach setup's refusal, its `--dry-run` diff, its report, or doctor's profile findings.
 #[test]
