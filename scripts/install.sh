@@ -130,6 +130,7 @@ DEST=$DIR/aws-ci-creds
 # Idempotent: the same version already there is a no-op (its --version says which it is).
 if [ "$FORCE" = 0 ] && [ -x "$DEST" ] && [ -f "$DEST" ]; then
     installed=$("$DEST" --version 2>/dev/null) || installed=
+    # shellcheck disable=SC2086 # split into words on purpose (globbing is off: set -f)
     set -- $installed
     if [ "${1:-}" = aws-ci-creds ] && [ "${2:-}" = "$VERSION" ]; then
         say "$installed is already installed at $DEST; nothing to do (--force reinstalls)"
@@ -183,6 +184,7 @@ sha256_of() {
     # "SHA256(file)= <hex>" or "SHA2-256(file)= <hex>": the digest is the last field.
     openssl) out=$(openssl dgst -sha256 "$1") || return 1; out=${out##* } ;;
     esac
+    # shellcheck disable=SC2086 # the digest is the first word (globbing is off: set -f)
     set -- $out
     printf '%s' "$1" | tr 'A-F' 'a-f'
 }

@@ -6,6 +6,7 @@
 #                              composite action's run: steps, actions/runner#2473)
 #   templates/aws-ci-creds.yml the `version` and `installer_url` defaults
 #   Cargo.toml                 the repository in cargo binstall's URLs
+#   README.md, docs/install.md the one-line install's URL
 # Cargo.toml's own `version` is bumped by hand (or cargo set-version) before this runs.
 #
 # Usage: scripts/stamp-version.sh [VERSION] [--repo OWNER/NAME]   (then commit and tag vVERSION)
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --repo) REPO=${2:?--repo needs OWNER/NAME}; shift 2 ;;
     --repo=*) REPO=${1#*=}; shift ;;
     --check) CHECK=1; shift ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "stamp-version.sh: unknown argument $1" >&2; exit 2 ;;
     *) VERSION=$1; shift ;;
     esac
@@ -69,11 +70,14 @@ stamp() {
     cat "$1.stamp.tmp" >"$1"
     rm -f "$1.stamp.tmp"
 }
-RAW="s|raw.githubusercontent.com/[^/ ]*/[^/ ]*/v[^/ ]*/scripts/install.sh|raw.githubusercontent.com/$REPO/v$VERSION/scripts/install.sh|g"
+RAW="s|raw.githubusercontent.com/[^/ ]*/[^/ ]*/v[0-9][0-9A-Za-z.+-]*/scripts/install.sh|raw.githubusercontent.com/$REPO/v$VERSION/scripts/install.sh|g"
 MARKED="/Stamped at release by scripts\/stamp-version.sh/{n;s/^\( *default: \)'[^']*'\$/\1'$VERSION'/;}"
 stamp scripts/install.sh "s|^DEFAULT_VERSION=.*|DEFAULT_VERSION=$VERSION|;s|^DEFAULT_BASE_URL=.*|DEFAULT_BASE_URL=https://github.com/$REPO/releases/download|;$RAW"
 stamp action.yml "$MARKED"
 stamp templates/aws-ci-creds.yml "$MARKED;$RAW;s|\(/aws-ci-creds/aws-ci-creds@\)[0-9][^ ]*|\1$VERSION|"
 # cargo binstall's URLs carry { version } themselves: only the repository changes.
 stamp Cargo.toml "s|\"https://github.com/[^/\" ]*/[^/\" ]*/releases/download/v{ version }/|\"https://github.com/$REPO/releases/download/v{ version }/|"
-echo "stamp-version.sh: stamped $VERSION ($REPO) into scripts/install.sh, action.yml, templates/aws-ci-creds.yml, Cargo.toml"
+# The one-line install the README and docs/install.md show (their other examples stay as written).
+stamp README.md "$RAW"
+stamp docs/install.md "$RAW"
+echo "stamp-version.sh: stamped $VERSION ($REPO) into scripts/install.sh, action.yml, templates/aws-ci-creds.yml, Cargo.toml, README.md, docs/install.md"

@@ -400,16 +400,22 @@ else
     show "$WORK/stamp.out"
 fi
 S=$WORK/stamped
-mkdir -p "$S/scripts" "$S/templates"
+mkdir -p "$S/scripts" "$S/templates" "$S/docs"
 cp "$REPO/scripts/install.sh" "$REPO/scripts/stamp-version.sh" "$S/scripts/"
-cp "$REPO/action.yml" "$REPO/Cargo.toml" "$S/"
+cp "$REPO/action.yml" "$REPO/Cargo.toml" "$REPO/README.md" "$S/"
+cp "$REPO/docs/install.md" "$S/docs/"
 cp "$REPO/templates/aws-ci-creds.yml" "$S/templates/"
 RC=0
 "$S/scripts/stamp-version.sh" v9.8.7 --repo acme/tool >"$WORK/stamp.out" 2>&1 || RC=$?
 RC2=0
 (cd "$S" && scripts/stamp-version.sh --check) >>"$WORK/stamp.out" 2>&1 || RC2=$?
-if [ "$RC" = 0 ] && [ "$RC2" = 1 ] && grep -qx 'DEFAULT_BASE_URL=https://github.com/acme/tool/releases/download' "$S/scripts/install.sh" &&
+STAMP_RC=$RC
+INSTALL_SH=$S/scripts/install.sh run_install "$DASH" "$P_FULL" -- --to "$WORK/stamped-bin" --base-url "$BASE"
+if [ "$STAMP_RC" = 0 ] && [ "$RC2" = 1 ] && grep -qx 'DEFAULT_BASE_URL=https://github.com/acme/tool/releases/download' "$S/scripts/install.sh" &&
     [ "$(grep -c '"https://github.com/acme/tool/releases/download/v{ version }/' "$S/Cargo.toml")" = 3 ] &&
+    grep -q 'raw.githubusercontent.com/acme/tool/v9.8.7/scripts/install.sh | sh$' "$S/README.md" &&
+    grep -qF "v\${AWS_CI_CREDS_VERSION}/scripts/install.sh" "$S/docs/install.md" &&
+    ! grep -q 'v0\.1\.0/scripts/install.sh' "$S/docs/install.md" &&
     "$PY" -c 'import sys,yaml
 a = yaml.safe_load(open(sys.argv[1]))
 head, body = open(sys.argv[2]).read().split("\n---\n")
@@ -417,11 +423,10 @@ i = yaml.safe_load(head)["spec"]["inputs"]
 sys.exit(0 if a["inputs"]["version"]["default"] == "9.8.7" and i["version"]["default"] == "9.8.7"
          and i["installer_url"]["default"] == "https://raw.githubusercontent.com/acme/tool/v9.8.7/scripts/install.sh" else 1)' \
         "$S/action.yml" "$S/templates/aws-ci-creds.yml" &&
-    INSTALL_SH=$S/scripts/install.sh run_install "$DASH" "$P_FULL" -- --to "$WORK/stamped-bin" --base-url "$BASE" &&
     [ "$RC" = 1 ] && grep -q "cannot download $BASE/v9\.8\.7/aws-ci-creds-9\.8\.7-$TARGET\.tar\.gz" "$ERR"; then
     ok "stamp-version.sh 9.8.7 --repo acme/tool: install.sh then asks for v9.8.7 there; the action, template and binstall follow; --check notices"
 else
-    not_ok "stamp-version.sh stamps install.sh, action.yml and the template" "stamp exit $RC, --check exit $RC2"
+    not_ok "stamp-version.sh stamps install.sh, action.yml and the template" "stamp exit $STAMP_RC, --check exit $RC2, install exit $RC"
     show "$WORK/stamp.out"
     show "$ERR"
 fi
