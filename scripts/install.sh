@@ -245,11 +245,6 @@ if ! (cd "$TMP/x" && tar -xf "../$NAME.tar" "$NAME/aws-ci-creds"); then
     die "$NAME.tar.gz has no $NAME/aws-ci-creds (tar failed)" "check that the base URL serves aws-ci-creds release tarballs"
 fi
 NEW=$TMP/x/$NAME/aws-ci-creds
-chmod 0755 "$NEW" || die "cannot make $NEW executable"
-if ! new_version=$("$NEW" --version 2>&1); then
-    die "the downloaded binary does not run on this machine ($ARCH): $new_version" \
-        "report this with the output of 'uname -a'"
-fi
 
 # --- install (atomic: stage next to the target, then rename over it) ----------------------------
 if ! mkdir -p "$DIR" 2>/dev/null; then
@@ -258,6 +253,11 @@ fi
 STAGED=$DIR/.aws-ci-creds.install.$$
 if ! cp "$NEW" "$STAGED" 2>/dev/null || ! chmod 0755 "$STAGED"; then
     die "cannot write to $DIR" "run as a user who can write there, or pass --to DIR (e.g. --to \$HOME/.local/bin)"
+fi
+# Run where it will live: that also catches an install directory on a noexec mount.
+if ! new_version=$("$STAGED" --version 2>&1); then
+    die "the downloaded binary does not run from $DIR ($ARCH): $new_version" \
+        "if $DIR is on a noexec mount pass --to with another directory; otherwise report this with the output of 'uname -a'"
 fi
 if ! mv -f "$STAGED" "$DEST"; then
     die "cannot replace $DEST" "check the permissions of $DIR"

@@ -128,6 +128,12 @@ cp "$WWW/v$VERSION/$NAME.tar.gz.sha256" "$WWW/tampered/v$VERSION/"
 # A mirror that lost the .sha256 files.
 mkdir -p "$WWW/nosums/v$VERSION"
 cp "$WWW/v$VERSION/$NAME.tar.gz" "$WWW/nosums/v$VERSION/"
+# A release whose binary cannot run here (not an executable at all), correctly hashed.
+mkdir -p "$WORK/broken/$NAME" "$WWW/broken/v$VERSION"
+printf 'not a program\n' >"$WORK/broken/$NAME/aws-ci-creds"
+chmod 0755 "$WORK/broken/$NAME/aws-ci-creds"
+tar -C "$WORK/broken" -cf - "$NAME" | gzip -1 >"$WWW/broken/v$VERSION/$NAME.tar.gz"
+(cd "$WWW/broken/v$VERSION" && sha256sum "$NAME.tar.gz" >"$NAME.tar.gz.sha256")
 chmod -R a+rX "$WWW"
 
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
@@ -206,9 +212,10 @@ run_install() {
     env -i PATH="$path" HOME="$WORK/home" TMPDIR="$T" "${envs[@]}" \
         "$sh" "$INSTALL_SH" "$@" >"$OUT" 2>"$ERR" || RC=$?
 }
-# snapshot DIR : names, modes, sizes, times and contents of everything in DIR
+# snapshot DIR : names, modes, sizes, times and contents of everything in DIR (the directory's
+# own mtime aside: a staged copy that was removed again leaves everything in it as it was)
 snapshot() {
-    (cd "$1" && find . -printf '%p %y %m %s %T@ %i\n' | LC_ALL=C sort &&
+    (cd "$1" && stat -c '%a %U %G' . && find . -mindepth 1 -printf '%p %y %m %s %T@ %i\n' | LC_ALL=C sort &&
         find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
 }
 # A directory that already holds an older aws-ci-creds and something else.
@@ -377,6 +384,8 @@ done
 D=$(old_install old-tools)
 check_refused "dash: mirror without the .sha256 file (and no --sha256)" "$D" 'cannot download .*\.tar\.gz\.sha256.*|--sha256 HASH' \
     "$DASH" "$P_FULL" -- --to "$D" --base-url "$BASE/nosums" --version "$VERSION"
+check_refused "dash: a binary that does not run here is not installed (and its staged copy is removed)" "$D" \
+    'does not run from' "$DASH" "$P_FULL" -- --to "$D" --base-url "$BASE/broken" --version "$VERSION"
 check_refused "dash: neither curl nor wget" "$D" 'neither curl nor wget' \
     "$DASH" "$P_NOFETCH" -- --to "$D" --base-url "$BASE" --version "$VERSION"
 check_refused "dash: no SHA-256 tool" "$D" 'no SHA-256 tool' \
