@@ -108,7 +108,7 @@ esac
 ARCH=$(uname -m 2>/dev/null) || ARCH=unknown
 case $ARCH in
 x86_64 | amd64) TARGET=x86_64-unknown-linux-musl ;;
-aarch64 | arm64 | armv8l) TARGET=aarch64-unknown-linux-musl ;;
+aarch64 | arm64) TARGET=aarch64-unknown-linux-musl ;;
 *) die "unsupported architecture '$ARCH' (uname -m); release binaries exist for $SUPPORTED" \
     "on another architecture build from source with cargo (see docs/install.md)" ;;
 esac

@@ -185,14 +185,19 @@ P_NOHASH=$(mkpath nohash sha256sum shasum openssl)
 P_BUSYBOX=$WORK/path-busybox
 mkdir -p "$P_BUSYBOX"
 for a in $("$BUSYBOX" --list); do ln -s "$BUSYBOX" "$P_BUSYBOX/$a"; done
-# An architecture there is no release for.
-P_RISCV=$WORK/path-riscv
-mkdir -p "$P_RISCV"
-cat >"$P_RISCV/uname" <<EOF
+# fake_uname ARCH : a directory whose uname -m answers ARCH (for PATH's front)
+fake_uname() {
+    local dir=$WORK/uname-$1
+    mkdir -p "$dir"
+    cat >"$dir/uname" <<EOF
 #!/bin/sh
-case \$1 in -m) echo riscv64 ;; *) exec $(command -v uname) "\$@" ;; esac
+case \$1 in -m) echo $1 ;; *) exec $(command -v uname) "\$@" ;; esac
 EOF
-chmod 0755 "$P_RISCV/uname"
+    chmod 0755 "$dir/uname"
+    echo "$dir"
+}
+# An architecture there is no release for.
+P_RISCV=$(fake_uname riscv64)
 
 # --- running install.sh -----------------------------------------------------------------------------
 RUN_NO=0
@@ -326,6 +331,22 @@ D=$WORK/i7
 UPPER=$(printf '%s' "$GOOD_SHA" | tr a-f A-F)
 check_install "dash: --sha256 pin (upper case accepted) installs even from a mirror without .sha256 files" "$D" \
     "$DASH" "$P_FULL" -- --to "$D" --base-url "$BASE/nosums" --version "$VERSION" --sha256 "$UPPER"
+
+# uname -m spellings: amd64 is x86_64; arm64 (and aarch64) ask for the aarch64 tarball.
+if [ "$TARGET" = x86_64-unknown-linux-musl ]; then
+    D=$WORK/amd64
+    check_install "dash: uname -m amd64 installs the x86_64 build" "$D" \
+        "$DASH" "$(fake_uname amd64):$P_FULL" -- --to "$D" --base-url "$BASE" --version "$VERSION"
+    for arch in arm64 aarch64; do
+        run_install "$DASH" "$(fake_uname $arch):$P_FULL" -- --to "$WORK/$arch" --base-url "$BASE" --version "$VERSION"
+        if [ "$RC" = 1 ] && grep -q "cannot download $BASE/v$VERSION/aws-ci-creds-$VERSION-aarch64-unknown-linux-musl.tar.gz " "$ERR"; then
+            ok "dash: uname -m $arch asks for aarch64-unknown-linux-musl"
+        else
+            not_ok "dash: uname -m $arch asks for aarch64-unknown-linux-musl" "exit $RC"
+            show "$ERR"
+        fi
+    done
+fi
 
 D=$WORK/default-version
 check_install "dash: without --version it installs the stamped default ($VERSION)" "$D" \
@@ -482,7 +503,8 @@ start_emulator() {
     BG_PIDS+=("$!")
     EMU_READY=$dir/ready.json
     EMU_TOKEN=$dir/token.jwt
-    for _ in $(seq 1 150); do
+    # Up to 60 s: a debug build on a loaded machine can take a while to start.
+    for _ in $(seq 1 300); do
         if [ -s "$EMU_READY" ]; then return 0; fi
         sleep 0.2
     done
