@@ -532,21 +532,29 @@ if start_emulator github 'repo:octo-org/octo-repo:*' unused; then
         RUN_NO=$((RUN_NO + 1))
         mkdir -p "$J/temp"
         path=$P_FULL
-        if [ "$sh" = "$BBSH" ]; then path=$P_BUSYBOX; fi
+        # The mirror as the base-url input (which wins over the workflow's variable), or (BusyBox
+        # run) only as a workflow-wide AWS_CI_CREDS_BASE_URL.
+        mirror=(--input base-url="$BASE")
+        job_mirror=http://127.0.0.1:9
+        mirror_from="the base-url input"
+        if [ "$sh" = "$BBSH" ]; then
+            path=$P_BUSYBOX mirror=() job_mirror=$BASE mirror_from="the workflow's AWS_CI_CREDS_BASE_URL"
+        fi
         job_env "$J/home" "$path"
         RC=0
         "${JOB_ENV[@]}" CI=true GITHUB_ACTIONS=true RUNNER_TEMP="$J/temp" \
             ACTIONS_ID_TOKEN_REQUEST_URL="$(ready github_token_request_url)" \
             ACTIONS_ID_TOKEN_REQUEST_TOKEN="$(ready github_request_token)" \
             GITHUB_RUN_ID=4242 GITHUB_RUN_ATTEMPT=1 GITHUB_REPOSITORY=octo-org/octo-repo \
+            AWS_CI_CREDS_BASE_URL="$job_mirror" \
             "$PY" "$HERE/ci_harness.py" github "$REPO" --sh "$sh" --report "$J/report.json" \
-            --input role-arn="$ROLE_ARN" --input region=eu-west-1 --input base-url="$BASE" \
+            --input role-arn="$ROLE_ARN" --input region=eu-west-1 "${mirror[@]}" \
             --input version="$VERSION" --input session-duration=30m \
             -- "$AWS" sts get-caller-identity --output json >"$J/out" 2>"$J/err" || RC=$?
         got=$(arn_of "$J/out")
         want="arn:aws:sts::$EMU_ACCOUNT:assumed-role/$ROLE/gh-4242-1"
         if [ "$RC" = 0 ] && [ "$got" = "$want" ]; then
-            ok "action under $n: a later step's AWS CLI call is the assumed role"
+            ok "action under $n (mirror from $mirror_from): a later step's AWS CLI call is the assumed role"
         else
             not_ok "action under $n: a later step's AWS CLI call is the assumed role" "exit $RC, Arn '$got', want '$want'"
             show "$J/out"
@@ -606,19 +614,26 @@ if start_emulator gitlab 'project_path:group/project:*' "$GL_SUB"; then
         J=$WORK/gl-$RUN_NO
         RUN_NO=$((RUN_NO + 1))
         path=$P_FULL
-        if [ "$sh" = "$BBSH" ]; then path=$P_BUSYBOX; fi
+        # The mirror as the base_url input (which wins over the pipeline's variable), or (BusyBox
+        # run) only as a pipeline-wide AWS_CI_CREDS_BASE_URL.
+        mirror=(--input base_url="$BASE")
+        job_mirror=http://127.0.0.1:9
+        mirror_from="the base_url input"
+        if [ "$sh" = "$BBSH" ]; then
+            path=$P_BUSYBOX mirror=() job_mirror=$BASE mirror_from="the pipeline's AWS_CI_CREDS_BASE_URL"
+        fi
         job_env "$J/home" "$path"
         RC=0
         "${JOB_ENV[@]}" CI=true GITLAB_CI=true CI_SERVER_URL="$(ready issuer)" CI_PROJECT_ID=42 CI_JOB_ID=1001 \
-            AWS_CI_CREDS_ID_TOKEN="$(cat "$EMU_TOKEN")" \
+            AWS_CI_CREDS_ID_TOKEN="$(cat "$EMU_TOKEN")" AWS_CI_CREDS_BASE_URL="$job_mirror" \
             "$PY" "$HERE/ci_harness.py" gitlab "$REPO/templates/aws-ci-creds.yml" --sh "$sh" --report "$J/report.json" \
-            --input role_arn="$ROLE_ARN" --input region=eu-west-1 --input base_url="$BASE" \
+            --input role_arn="$ROLE_ARN" --input region=eu-west-1 "${mirror[@]}" \
             --input version="$VERSION" --input installer_url="$BASE/install.sh" --input install_dir="$J/bin" \
             -- "$AWS" sts get-caller-identity --output json >"$J/out" 2>"$J/err" || RC=$?
         got=$(arn_of "$J/out")
         want="arn:aws:sts::$EMU_ACCOUNT:assumed-role/$ROLE/gl-42-1001"
         if [ "$RC" = 0 ] && [ "$got" = "$want" ]; then
-            ok "component under $n: the job's AWS CLI call (AWS_PROFILE from the template) is the assumed role"
+            ok "component under $n (mirror from $mirror_from): the job's AWS CLI call (AWS_PROFILE from the template) is the assumed role"
         else
             not_ok "component under $n: the job's AWS CLI call is the assumed role" "exit $RC, Arn '$got', want '$want'"
             show "$J/out"
