@@ -17,7 +17,8 @@ its `id_tokens:` entry is checked against the token in AWS_CI_CREDS_ID_TOKEN (it
 its before_script and CMD run as one script under SHELL, as the runner does.
 
 The job's own environment (CI variables, the ID token) is this process's environment. The report
-is JSON: what was exported (github), or the interpolated job (gitlab).
+is JSON: what was exported (github), or the interpolated job (gitlab). Run it with the e2e venv's
+python (tests/e2e/.venv): PyYAML comes with the AWS CLI there.
 """
 import argparse
 import base64
