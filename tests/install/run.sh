@@ -382,6 +382,20 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
         not_ok "dash, unprivileged user: default dir is \$HOME/.local/bin" "exit $RC"
         show "$WORK/nobody.err"
     fi
+    # A --to directory the user cannot write: refused after the download, with the fix.
+    D=$(old_install root-owned)
+    before=$(snapshot "$D")
+    RC=0
+    env -i PATH="$P_FULL" HOME="$NB_HOME" TMPDIR="$WORK/tmp-nobody" \
+        setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "$DASH" "$WWW/install.sh" --base-url "$BASE" --version "$VERSION" --to "$D" >"$WORK/nobody.out" 2>"$WORK/nobody.err" || RC=$?
+    if [ "$RC" = 1 ] && grep -q "cannot write to $D" "$WORK/nobody.err" && [ "$before" = "$(snapshot "$D")" ] &&
+        [ -z "$(ls -A "$WORK/tmp-nobody")" ]; then
+        ok "dash, unprivileged user: an unwritable --to DIR fails with the fix, the old binary untouched"
+    else
+        not_ok "dash, unprivileged user: an unwritable --to DIR fails cleanly" "exit $RC"
+        show "$WORK/nobody.err"
+    fi
 fi
 
 # ==================================================================================================
