@@ -23,9 +23,11 @@ pub mod jwt;
 pub mod output;
 pub mod panic;
 pub mod secret;
+pub mod serve;
 pub mod session;
 pub mod source;
 pub mod sts;
+pub mod vars;
 
 /// The version `--version` prints: the crate version and, when built from git, the commit.
 /// Set by `build.rs`.

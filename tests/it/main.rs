@@ -13,5 +13,6 @@ mod faults;
 mod manual;
 mod sdk;
 mod secrets;
+mod serve;
 mod setup;
 mod trust_policy;
