@@ -9,6 +9,7 @@ mod credential_mode;
 mod demo;
 mod doctor;
 mod exec;
+mod export;
 mod faults;
 mod manual;
 mod sdk;
