@@ -15,5 +15,6 @@ mod manual;
 mod sdk;
 mod secrets;
 mod serve;
+mod serve_sdk;
 mod setup;
 mod trust_policy;
