@@ -6,7 +6,7 @@
 // (`sh -c <line>`, stderr passed straight through to our stderr, 1 min
 // timeout). It then calls sts:GetCallerIdentity and prints the caller ARN.
 //
-// Usage: whoami [-profile ci] [-loop 45s -every 2s]
+// Usage: whoami [-profile ci] [-loop 45s -every 2s]   (-profile "": no profile)
 //
 // With -loop it keeps one aws.Config (and so the SDK's credentials cache)
 // for the whole run, as a long `terraform apply` does, and calls
@@ -43,7 +43,13 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+*loop)
 	defer cancel()
 
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(*profile))
+	// -profile "" loads no named profile: the default chain, as a tool with no
+	// configuration does (env, shared files, then the container endpoint).
+	var loadOpts []func(*config.LoadOptions) error
+	if *profile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(*profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "whoami: load config: %v\n", err)
 		os.Exit(1)
