@@ -547,8 +547,9 @@ if [ "$emu_up" = 1 ]; then
         CHECK_NO=$((CHECK_NO + 1))
         out=$WORK/logs/$CHECK_NO.out err=$WORK/logs/$CHECK_NO.err
         rc=0
+        # botocore (the AWS CLI v1, boto3) reads AWS_DEFAULT_REGION, not AWS_REGION.
         AWS_CONFIG_FILE=$WORK/none/config AWS_SHARED_CREDENTIALS_FILE=$WORK/none/credentials \
-            AWS_ACCESS_KEY_ID=AKIASTALESTALESTALE AWS_PROFILE=stale \
+            AWS_ACCESS_KEY_ID=AKIASTALESTALESTALE AWS_PROFILE=stale AWS_DEFAULT_REGION=us-east-1 \
             "$BIN" exec --serve --role-arn "$EMU_ROLE_ARN" --token-file "$TRUSTED_TOKEN" \
             --sts-endpoint "$TRUSTED_STS" --region us-east-1 --session-name "$s" \
             --cache-dir "$WORK/emu-serve/cache-$c" -- sh -c "$NO_KEYS" sh "${SERVE_CMD[@]}" \
@@ -570,6 +571,9 @@ if [ "$emu_up" = 1 ]; then
         serve_pids=()
         serve_clients=()
         declare -A serve_issuer=()
+        # The Go SDK's container provider reports the Expiration 5 minutes early
+        # (its refresh window); botocore reports the real one.
+        declare -A serve_window=([boto3]=0 [go]=300)
         for c in boto3 go; do
             if ! start_emulator "serve-refresh-$c" "$EMU_ROLE_ARN" 'project_path:e2e/app:*' "$EMU_SUB" \
                 --credential-lifetime-seconds "$REFRESH_LIFETIME"; then
@@ -583,7 +587,7 @@ if [ "$emu_up" = 1 ]; then
             go) client=("$WHOAMI_GO" -profile "" -loop "${REFRESH_SECONDS}s" -every "${REFRESH_EVERY}s") ;;
             esac
             AWS_CONFIG_FILE=$WORK/none/config AWS_SHARED_CREDENTIALS_FILE=$WORK/none/credentials \
-                AWS_ENDPOINT_URL_STS=$EMU_STS \
+                AWS_ENDPOINT_URL_STS=$EMU_STS AWS_DEFAULT_REGION=us-east-1 \
                 "$BIN" exec --serve --role-arn "$EMU_ROLE_ARN" --token-file "$EMU_TOKEN" \
                 --sts-endpoint "$EMU_STS" --region us-east-1 --session-name "e2e-serve-refresh-$c" \
                 --cache-dir "$WORK/emu-serve-refresh-$c/cache" --refresh-margin 8s -- "${client[@]}" \
@@ -605,7 +609,7 @@ if [ "$emu_up" = 1 ]; then
                 INFO) echo "    # $c: $name" ;;
                 esac
             done < <("$PY" "$E2E_DIR/check_refresh.py" "$log.out" "$REFRESH_LIFETIME" \
-                "$((REFRESH_SECONDS / REFRESH_EVERY / 2))" 2>&1 || echo "FAIL	checker	crashed")
+                "$((REFRESH_SECONDS / REFRESH_EVERY / 2))" "${serve_window[$c]}" 2>&1 || echo "FAIL	checker	crashed")
             if [ "$exchanges" -ge 2 ]; then
                 ok "serve refresh: $c: the endpoint refreshed ($exchanges exchanges)"
             else
