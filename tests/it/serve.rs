@@ -647,3 +647,43 @@ fn exec_serve_reports_a_child_killed_by_a_signal() {
     ]);
     assert_eq!(out.status.code(), Some(128 + 9));
 }
+
+#[test]
+fn serve_on_github_with_an_env_file_prints_only_the_mask() {
+    let mut env = TestEnv::new();
+    env.github_job();
+    let file = env.path("github_env");
+    let mut child = env
+        .std_cmd()
+        .args(["serve", "--role-arn", ROLE, "--env-file"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // The mask comes first; the file follows.
+    let start = Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.ends_with('\n') && text.contains("AWS_CONTAINER_AUTHORIZATION_TOKEN=") {
+            break text;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_CONTAINER_AUTHORIZATION_TOKEN="))
+        .unwrap();
+    assert_eq!(line, format!("::add-mask::{token}\n"));
+    // SAFETY: kill(2) on our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "nothing after the mask");
+    assert!(!stderr(&out).contains(token));
+}
