@@ -5,12 +5,14 @@
 //! (missing: 401, wrong: 403, compared in constant time), then the method (only `GET`: 405), the
 //! path (only [`super::PATH`]: 404) and a body (none: 400). Refusals have empty bodies. Request
 //! heads are capped at [`MAX_HEAD`] bytes, must arrive within [`HEAD_TIMEOUT`], and a connection
-//! lives at most [`CONNECTION_LIFETIME`]; at most [`MAX_CONNECTIONS`] are open at once.
+//! lives at most [`CONNECTION_LIFETIME`]; at most [`MAX_CONNECTIONS`] are open at once. A kept-alive
+//! connection idle for [`HEAD_TIMEOUT`] is closed too (quietly: the SDKs reconnect).
 //! Refusals are logged on stderr with the client's address and the reason, never the token sent.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -112,9 +114,17 @@ async fn accept_loop(
 
 async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let service_shared = shared.clone();
+    // Requests answered on this connection: after one, a timeout is an idle keep-alive.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let counter = answered.clone();
     let service = hyper::service::service_fn(move |req| {
         let shared = service_shared.clone();
-        async move { Ok::<_, Infallible>(handle(&shared, peer, req).await) }
+        let counter = counter.clone();
+        async move {
+            let response = handle(&shared, peer, req).await;
+            counter.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, Infallible>(response)
+        }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -126,6 +136,9 @@ async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, share
         Ok(Err(e)) if e.is_parse_too_large() => shared.diag.warn(format!(
             "endpoint: refused a request from {peer}: its head is over {MAX_HEAD} bytes (431)"
         )),
+        Ok(Err(e)) if e.is_timeout() && answered.load(Ordering::Relaxed) > 0 => shared
+            .diag
+            .debug(format!("endpoint: closed an idle connection from {peer}")),
         Ok(Err(e)) if e.is_timeout() => shared.diag.warn(format!(
             "endpoint: closed a connection from {peer}: no complete request within {}s",
             HEAD_TIMEOUT.as_secs()

@@ -312,7 +312,28 @@ fn oversized_and_slow_requests_are_cut_off_and_logged() {
     );
     assert!(!String::from_utf8_lossy(&answer).contains("AccessKeyId"));
 
+    // A kept-alive connection that got its answer and then idles is closed, but is no refusal.
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    idle.write_all(
+        format!(
+            "GET /credentials HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\n\r\n",
+            served.token
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = idle.read_to_end(&mut rest);
+    assert!(String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 200"));
+
     let (_, err) = served.stop();
+    assert_eq!(
+        err.matches("no complete request within 5s").count(),
+        1,
+        "only the stalled client is reported, not the idle one:\n{err}"
+    );
     assert!(err.contains("its head is over 8192 bytes"), "{err}");
     assert!(err.contains("no complete request within 5s"), "{err}");
     assert!(!err.contains(&served.token));
