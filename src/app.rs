@@ -30,6 +30,8 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
         Some(Command::TrustPolicy(args)) => commands::trust_policy::run(ctx, &args, cli.verbose),
         Some(Command::Setup(args)) => commands::setup::run(ctx, &args, cli.verbose),
         Some(Command::Exec(args)) => commands::exec::run(ctx, &args, cli.verbose),
+        Some(Command::Serve(args)) => commands::serve::run(ctx, &args, cli.verbose),
+        Some(Command::Export(args)) => commands::export::run(ctx, &args, cli.verbose),
         Some(Command::Completions(args)) => commands::completions::run(ctx, &args),
     }
 }

@@ -39,6 +39,9 @@ Examples:
   # for tools that only read AWS_* variables
   aws-ci-creds exec --role-arn arn:aws:iam::123456789012:role/deploy -- ./deploy.sh
 
+  # a refreshing loopback endpoint for the command (and the containers it starts)
+  aws-ci-creds exec --serve --role-arn arn:aws:iam::123456789012:role/deploy -- ./long-job.sh
+
   # try it offline, with a local OIDC issuer and STS emulator
   aws-ci-creds demo";
 
@@ -81,8 +84,12 @@ pub enum Command {
     TrustPolicy(TrustPolicyArgs),
     /// Add or update a profile in the AWS config file that runs aws-ci-creds.
     Setup(SetupArgs),
-    /// Run a command with AWS credentials in its environment.
+    /// Run a command with AWS credentials in its environment (or a refreshing endpoint: --serve).
     Exec(ExecArgs),
+    /// Run a loopback credentials endpoint for later steps and containers (container credentials protocol).
+    Serve(ServeArgs),
+    /// Print the credentials as variables: sh, fish, powershell, dotenv, github-env, json.
+    Export(ExportArgs),
     /// Print shell completions: bash, zsh, fish, powershell, elvish.
     Completions(CompletionsArgs),
 }
@@ -171,9 +178,71 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
 
+    /// Give the command a refreshing loopback credentials endpoint instead of static keys
+    /// (AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN)
+    #[arg(long)]
+    pub serve: bool,
+
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// Port on 127.0.0.1 to listen on [default: a free port]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Append the two variables to this file (NAME=value lines: $GITHUB_ENV, a GitLab dotenv report) instead of printing them
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// Run in the background: print the variables, then detach and return
+    #[arg(long)]
+    pub detach: bool,
+
+    /// Stop after this long: 90m, 6h [default: 6h]
+    #[arg(long, value_name = "D")]
+    pub max_lifetime: Option<String>,
+
+    /// On GitHub Actions, do not print ::add-mask:: for the token
+    #[arg(long)]
+    pub no_mask: bool,
+}
+
+/// How `export` writes the variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// `export NAME='value'` lines, for `eval` in sh, bash, zsh
+    Sh,
+    /// `set -gx NAME 'value'` lines, for `eval` in fish
+    Fish,
+    /// `$env:NAME = 'value'` lines, for `Invoke-Expression`
+    Powershell,
+    /// `NAME=value` lines (docker --env-file, a GitLab dotenv report)
+    Dotenv,
+    /// Append to $GITHUB_ENV with the multiline-safe syntax; later steps get the variables
+    GithubEnv,
+    /// One JSON object of the variables
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value = "sh", value_name = "FORMAT")]
+    pub format: ExportFormat,
+
+    /// On GitHub Actions, do not print ::add-mask:: for the secret values
+    #[arg(long)]
+    pub no_mask: bool,
 }
 
 #[derive(Debug, Args)]

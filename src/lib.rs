@@ -24,10 +24,12 @@ pub mod output;
 pub mod panic;
 pub mod profile_file;
 pub mod secret;
+pub mod serve;
 pub mod session;
 pub mod source;
 pub mod sts;
 pub mod uid;
+pub mod vars;
 
 /// The version `--version` prints: the crate version and, when built from git, the commit.
 /// Set by `build.rs`.

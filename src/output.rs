@@ -51,6 +51,12 @@ pub fn print(text: &str) -> Result<(), Error> {
     write_stdout(text)
 }
 
+/// Prints `text` exactly as given (it carries its own newlines): `export`'s and `serve`'s
+/// variables, which are secrets the user asked for.
+pub fn print_exact(text: &str) -> Result<(), Error> {
+    write_stdout_raw(text)
+}
+
 /// Prints a value as pretty JSON (the `--json` forms).
 pub fn print_json<T: Serialize>(value: &T) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value)
@@ -59,8 +65,12 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<(), Error> {
 }
 
 fn write_stdout(text: &str) -> Result<(), Error> {
+    write_stdout_raw(&format!("{text}\n"))
+}
+
+fn write_stdout_raw(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")
+    out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
         .map_err(|e| Error::Internal {
             message: Message::new(format!("could not write to stdout: {e}"))

@@ -6,6 +6,10 @@
 //! profile that runs aws-ci-creds would otherwise loop back) and any older static keys. This is
 //! one of the few places a secret leaves the process, by design.
 //!
+//! With `--serve` the child gets no keys: a loopback endpoint (see [`crate::serve`]) runs while
+//! it does, and the child gets only its URL and token, so long commands keep getting fresh
+//! credentials. The endpoint closes when the child exits.
+//!
 //! SIGINT and SIGTERM sent to aws-ci-creds are forwarded to the child, and aws-ci-creds exits
 //! with the child's status (128 + the signal's number when a signal ended it). A command that
 //! cannot be started is a usage error (exit 2).
@@ -21,6 +25,7 @@ use crate::config::{Config, Origin};
 use crate::context::Ctx;
 use crate::error::{Error, Message};
 use crate::exit_code::ExitCode;
+use crate::serve;
 
 /// Variables the child must not inherit: a profile would loop back, stale keys would win.
 const REMOVED: &[&str] = &[
@@ -33,6 +38,14 @@ const REMOVED: &[&str] = &[
     "AWS_CREDENTIAL_EXPIRATION",
 ];
 
+/// Also removed with `--serve`: the endpoint given to the child replaces any other.
+const REMOVED_WITH_SERVE: &[&str] = &[
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+];
+
 pub fn run(ctx: &Ctx, args: &ExecArgs, verbose: u8) -> Result<ExitCode, Error> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::usage(
@@ -41,29 +54,61 @@ pub fn run(ctx: &Ctx, args: &ExecArgs, verbose: u8) -> Result<ExitCode, Error> {
         ));
     };
     let cfg = Config::resolve(&args.credentials, &ctx.env, verbose)?;
+    // Bound first: a taken port fails before any network call.
+    let bound = if args.serve {
+        Some(serve::Bound::bind(0)?)
+    } else {
+        None
+    };
     let creds = credentials::obtain(ctx, &cfg)?;
 
     let mut cmd = std::process::Command::new(program);
     cmd.args(rest).env_clear();
     for (name, value) in ctx.env.iter_os() {
-        if !REMOVED.iter().any(|r| OsStr::new(r) == name) {
+        let removed = REMOVED
+            .iter()
+            .chain(if args.serve { REMOVED_WITH_SERVE } else { &[] })
+            .any(|r| OsStr::new(r) == name);
+        if !removed {
             cmd.env(name, value);
         }
     }
-    cmd.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose())
-        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose())
-        .env("AWS_SESSION_TOKEN", creds.session_token.expose())
-        .env(
-            "AWS_CREDENTIAL_EXPIRATION",
-            creds
-                .expiration
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        );
+    if let Some(bound) = &bound {
+        cmd.env(serve::URI_VAR, bound.url())
+            .env(serve::TOKEN_VAR, bound.token().expose());
+    } else {
+        cmd.env("AWS_ACCESS_KEY_ID", creds.access_key_id.expose())
+            .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose())
+            .env("AWS_SESSION_TOKEN", creds.session_token.expose())
+            .env(
+                "AWS_CREDENTIAL_EXPIRATION",
+                creds
+                    .expiration
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+    }
     if cfg.region.origin != Origin::Default {
         cmd.env("AWS_REGION", &cfg.region.value);
     }
 
     forward::install()?;
+    let code = match bound {
+        Some(bound) => {
+            ctx.diag.info(format!(
+                "credentials endpoint on {} for the command",
+                bound.url()
+            ));
+            serve::run(ctx, &cfg, bound, creds, || {
+                run_child(ctx, program, &mut cmd)
+            })??
+        }
+        None => run_child(ctx, program, &mut cmd)?,
+    };
+    std::process::exit(code)
+}
+
+/// Starts the command, forwards signals to it, and returns its exit code.
+fn run_child(ctx: &Ctx, program: &OsStr, cmd: &mut std::process::Command) -> Result<i32, Error> {
     let shown = program.to_string_lossy();
     ctx.diag.info(format!("running {shown}"));
     let mut child = cmd.spawn().map_err(|e| {
@@ -80,7 +125,7 @@ pub fn run(ctx: &Ctx, args: &ExecArgs, verbose: u8) -> Result<ExitCode, Error> {
     })?;
     let status = forward::wait(&mut child)
         .map_err(|e| Error::internal(format!("could not wait for `{shown}`"), e))?;
-    std::process::exit(child_exit_code(status))
+    Ok(child_exit_code(status))
 }
 
 /// The child's exit code, or 128 + the signal that ended it (the shell's convention).
@@ -93,19 +138,25 @@ pub fn child_exit_code(status: ExitStatus) -> i32 {
     }
 }
 
-/// Signal forwarding: handlers record SIGINT/SIGTERM, the wait loop sends them on.
-mod forward {
+/// Signal forwarding: handlers record SIGINT/SIGTERM, the wait loop sends them on (`serve`
+/// polls them to stop).
+pub(crate) mod forward {
     use super::*;
 
     static INT: AtomicBool = AtomicBool::new(false);
     static TERM: AtomicBool = AtomicBool::new(false);
+    /// Set by `serve`, which has no child to share the terminal's signals with.
+    static FROM_TERMINAL_TOO: AtomicBool = AtomicBool::new(false);
 
     extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
         // A Ctrl-C or Ctrl-\ from the terminal goes to the whole foreground process group, the
         // child included: forwarding it too would deliver it twice.
         #[cfg(target_os = "linux")]
         // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
-        if !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL {
+        if !FROM_TERMINAL_TOO.load(Ordering::SeqCst)
+            && !info.is_null()
+            && unsafe { (*info).si_code } == libc::SI_KERNEL
+        {
             return;
         }
         #[cfg(not(target_os = "linux"))]
@@ -138,6 +189,23 @@ mod forward {
             }
         }
         Ok(())
+    }
+
+    /// Like [`install`], for a process with no child: Ctrl-C from the terminal counts too.
+    pub fn install_without_child() -> Result<(), Error> {
+        FROM_TERMINAL_TOO.store(true, Ordering::SeqCst);
+        install()
+    }
+
+    /// The SIGINT or SIGTERM received since the last call, if any.
+    pub fn take() -> Option<libc::c_int> {
+        if TERM.swap(false, Ordering::SeqCst) {
+            Some(libc::SIGTERM)
+        } else if INT.swap(false, Ordering::SeqCst) {
+            Some(libc::SIGINT)
+        } else {
+            None
+        }
     }
 
     /// Waits for the child, forwarding the signals received meanwhile.

@@ -7,5 +7,7 @@ pub mod credentials;
 pub mod demo;
 pub mod doctor;
 pub mod exec;
+pub mod export;
+pub mod serve;
 pub mod setup;
 pub mod trust_policy;

@@ -28,7 +28,7 @@ import boto3
 
 def main() -> int:
     profile, seconds, every = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-    session = boto3.Session(profile_name=profile)
+    session = boto3.Session(profile_name=None if profile == "-" else profile)
     client = session.client("sts")
 
     signed_with = {}

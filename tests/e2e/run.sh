@@ -4,7 +4,8 @@
 # Each check writes a profile whose credential_process runs the release
 # binary, lets a real AWS client (AWS CLI v1, boto3, Go SDK v2, JS SDK v3)
 # resolve credentials through it, calls sts:GetCallerIdentity and checks the
-# returned ARN is the assumed role. Backends:
+# returned ARN is the assumed role. The same clients then get credentials from
+# `exec --serve`'s loopback endpoint alone (no config file, no key variables). Backends:
 #   - moto's STS server (does not verify the token; we mint an unsigned one);
 #   - the project's strict STS emulator (`cargo build --example sts_emulator`),
 #     when the crate has it.
@@ -574,6 +575,102 @@ if [ "$emu_up" = 1 ]; then
                 ok "refresh: $c: the emulator saw $exchanges exchanges (more than one)"
             else
                 not_ok "refresh: $c: more than one AssumeRoleWithWebIdentity" "saw $exchanges"
+            fi
+            if [ "$rc" != 0 ]; then show "$log.err"; fi
+        done
+    fi
+    # --- the container credentials endpoint: exec --serve ------------------------
+    # Each client runs under `exec --serve` with no config file, no credentials
+    # file and no key variable: only AWS_CONTAINER_CREDENTIALS_FULL_URI and
+    # AWS_CONTAINER_AUTHORIZATION_TOKEN lead it to credentials.
+    section "container credentials endpoint: exec --serve, no config file, no key variables"
+    # serve_client_cmd CLIENT : sets SERVE_CMD to the client's command without a profile
+    serve_client_cmd() {
+        case $1 in
+        awscli) SERVE_CMD=("$VENV/bin/aws" sts get-caller-identity --output json) ;;
+        boto3) SERVE_CMD=("$PY" "$E2E_DIR/whoami_boto3.py" -) ;;
+        go) SERVE_CMD=("$WHOAMI_GO" -profile "") ;;
+        js) SERVE_CMD=(node "$E2E_DIR/js/whoami.mjs" chain) ;;
+        esac
+    }
+    # Fails the child if a key variable or profile reached it.
+    NO_KEYS='for v in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE; do
+        if [ -n "$(printenv "$v")" ]; then echo "$v reached the child" >&2; exit 9; fi; done
+        [ -n "$AWS_CONTAINER_CREDENTIALS_FULL_URI" ] && [ -n "$AWS_CONTAINER_AUTHORIZATION_TOKEN" ] || exit 8
+        exec "$@"'
+    for c in awscli boto3 go js; do
+        s=e2e-serve-$c
+        serve_client_cmd "$c"
+        CHECK_NO=$((CHECK_NO + 1))
+        out=$WORK/logs/$CHECK_NO.out err=$WORK/logs/$CHECK_NO.err
+        rc=0
+        # botocore (the AWS CLI v1, boto3) reads AWS_DEFAULT_REGION, not AWS_REGION.
+        AWS_CONFIG_FILE=$WORK/none/config AWS_SHARED_CREDENTIALS_FILE=$WORK/none/credentials \
+            AWS_ACCESS_KEY_ID=AKIASTALESTALESTALE AWS_PROFILE=stale AWS_DEFAULT_REGION=us-east-1 \
+            "$BIN" exec --serve --role-arn "$EMU_ROLE_ARN" --token-file "$TRUSTED_TOKEN" \
+            --sts-endpoint "$TRUSTED_STS" --region us-east-1 --session-name "$s" \
+            --cache-dir "$WORK/emu-serve/cache-$c" -- sh -c "$NO_KEYS" sh "${SERVE_CMD[@]}" \
+            >"$out" 2>"$err" || rc=$?
+        got=$(arn_in "$out")
+        if [ "$rc" = 0 ] && [ "$got" = "arn:aws:sts::$EMU_ACCOUNT:assumed-role/$EMU_ROLE/$s" ]; then
+            ok "serve: $c gets the role from the endpoint alone"
+        else
+            not_ok "serve: $c gets the role from the endpoint alone" "exit $rc, Arn '$got'"
+        fi
+        show "$out" "$err"
+    done
+
+    # A long-running client across expiries, fed by the endpoint: 20 s credentials,
+    # an 8 s refresh margin, calls every 2 s.
+    if [ "$REFRESH_SECONDS" = 0 ]; then
+        skip "serve refresh: long-running boto3 and Go clients across expiry via the endpoint" "E2E_REFRESH_SECONDS=0"
+    else
+        serve_pids=()
+        serve_clients=()
+        declare -A serve_issuer=()
+        # The Go SDK's container provider reports the Expiration 5 minutes early
+        # (its refresh window); botocore reports the real one.
+        declare -A serve_window=([boto3]=0 [go]=300)
+        for c in boto3 go; do
+            if ! start_emulator "serve-refresh-$c" "$EMU_ROLE_ARN" 'project_path:e2e/app:*' "$EMU_SUB" \
+                --credential-lifetime-seconds "$REFRESH_LIFETIME"; then
+                not_ok "serve refresh: emulator ready for $c"
+                continue
+            fi
+            serve_issuer[$c]=$EMU_ISSUER
+            log=$WORK/logs/serve-refresh-$c
+            case $c in
+            boto3) client=("$PY" "$E2E_DIR/refresh_boto3.py" - "$REFRESH_SECONDS" "$REFRESH_EVERY") ;;
+            go) client=("$WHOAMI_GO" -profile "" -loop "${REFRESH_SECONDS}s" -every "${REFRESH_EVERY}s") ;;
+            esac
+            AWS_CONFIG_FILE=$WORK/none/config AWS_SHARED_CREDENTIALS_FILE=$WORK/none/credentials \
+                AWS_ENDPOINT_URL_STS=$EMU_STS AWS_DEFAULT_REGION=us-east-1 \
+                "$BIN" exec --serve --role-arn "$EMU_ROLE_ARN" --token-file "$EMU_TOKEN" \
+                --sts-endpoint "$EMU_STS" --region us-east-1 --session-name "e2e-serve-refresh-$c" \
+                --cache-dir "$WORK/emu-serve-refresh-$c/cache" --refresh-margin 8s -- "${client[@]}" \
+                >"$log.out" 2>"$log.err" &
+            serve_pids+=($!)
+            serve_clients+=("$c")
+        done
+        for i in "${!serve_pids[@]}"; do
+            c=${serve_clients[$i]}
+            log=$WORK/logs/serve-refresh-$c
+            rc=0
+            wait "${serve_pids[$i]}" || rc=$?
+            exchanges=$(emu_calls "${serve_issuer[$c]}")
+            echo "    # $c: exit $rc, $(grep -c '^{' "$log.out" || true) calls, $exchanges AssumeRoleWithWebIdentity"
+            while IFS=$'\t' read -r verdict name why; do
+                case $verdict in
+                PASS) ok "serve refresh: $c: $name" ;;
+                FAIL) not_ok "serve refresh: $c: $name" "$why" ;;
+                INFO) echo "    # $c: $name" ;;
+                esac
+            done < <("$PY" "$E2E_DIR/check_refresh.py" "$log.out" "$REFRESH_LIFETIME" \
+                "$((REFRESH_SECONDS / REFRESH_EVERY / 2))" "${serve_window[$c]}" 2>&1 || echo "FAIL	checker	crashed")
+            if [ "$exchanges" -ge 2 ]; then
+                ok "serve refresh: $c: the endpoint refreshed ($exchanges exchanges)"
+            else
+                not_ok "serve refresh: $c: more than one AssumeRoleWithWebIdentity" "saw $exchanges"
             fi
             if [ "$rc" != 0 ]; then show "$log.err"; fi
         done

@@ -56,6 +56,8 @@ fn the_man_pages_in_docs_match_the_clap_definitions() {
         "aws-ci-creds-trust-policy.1",
         "aws-ci-creds-setup.1",
         "aws-ci-creds-exec.1",
+        "aws-ci-creds-serve.1",
+        "aws-ci-creds-export.1",
         "aws-ci-creds-completions.1",
     ] {
         assert!(fresh.contains_key(page), "no man page {page}");
@@ -77,7 +79,7 @@ fn completions_are_printed_for_each_shell() {
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.contains(marker), "{shell} script lacks {marker}");
         assert!(
-            text.contains("trust-policy"),
+            text.contains("trust-policy") && text.contains("serve") && text.contains("export"),
             "{shell} script lacks the subcommands"
         );
     }

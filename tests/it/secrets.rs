@@ -429,3 +429,152 @@ fn setup_and_doctor_show_no_static_key_from_the_config_file() {
         canaries.assert_absent(&all, &format!("{args:?}"));
     }
 }
+
+#[test]
+fn export_shows_secrets_on_stdout_only_in_every_format_and_failure() {
+    let (mut env, canaries) = gitlab_with_cached_credentials();
+    for format in ["sh", "fish", "powershell", "dotenv", "json"] {
+        check(
+            &env,
+            &canaries,
+            &["export", "--role-arn", ROLE, "--format", format],
+            0,
+        );
+    }
+    // On GitHub (masks) and into $GITHUB_ENV: still nothing on stderr.
+    env.set("GITHUB_ACTIONS", "true");
+    // Outside the scanned directory: $GITHUB_ENV holds the credentials by design.
+    let outside = tempfile::tempdir().unwrap();
+    let github_env = outside.path().join("github_env");
+    env.set("GITHUB_ENV", github_env.to_str().unwrap());
+    for format in ["sh", "json", "github-env"] {
+        let args = [
+            "export",
+            "--role-arn",
+            ROLE,
+            "--source",
+            "gitlab",
+            "--format",
+            format,
+        ];
+        check(&env, &canaries, &args, 0);
+    }
+    assert!(
+        std::fs::read_to_string(&github_env)
+            .unwrap()
+            .contains("AWS_SESSION_TOKEN<<")
+    );
+    std::fs::remove_file(&github_env).unwrap();
+    env.unset("GITHUB_ACTIONS").unset("GITHUB_ENV");
+    // The failure paths print nothing on stdout.
+    check(
+        &env,
+        &canaries,
+        &["export", "--role-arn", ROLE, "--format", "github-env"],
+        2,
+    );
+    env.emu.set_persistent_fault(Some(Fault::Status(503)));
+    check(
+        &env,
+        &canaries,
+        &[
+            "export",
+            "--role-arn",
+            ROLE,
+            "--no-cache",
+            "--timeout",
+            "2s",
+        ],
+        5,
+    );
+    env.emu.set_persistent_fault(None);
+    let mut other = env.gitlab_claims();
+    other["sub"] = "project_path:other/project:ref_type:branch:ref:main".into();
+    let mut canaries = canaries;
+    canaries.token(&env.gitlab_job("AWS_ID_TOKEN", other));
+    check(&env, &canaries, &["export", "--role-arn", ROLE], 4);
+}
+
+#[test]
+fn serve_and_exec_serve_never_log_the_endpoint_token_or_the_credentials() {
+    use crate::serve::{Served, get, request, short_lived_env};
+    let (env, mut canaries) = gitlab_with_cached_credentials();
+    let mut served = Served::start(&env, &["-vv"]);
+    canaries.add("endpoint token", &served.token);
+    let (status, body) = served.get();
+    assert_eq!(status, 200);
+    assert_eq!(
+        get(&served.uri, Some("canary-wrong-endpoint-token-Qw8")).0,
+        403
+    );
+    canaries.add("wrong endpoint token", "canary-wrong-endpoint-token-Qw8");
+    assert_eq!(request("POST", &served.uri, Some(&served.token)).0, 405);
+    let (_, err) = served.stop();
+    canaries.assert_absent(&err, "stderr of serve -vv");
+    let creds: Value = serde_json::from_str(&body).unwrap();
+    for field in ["SecretAccessKey", "Token"] {
+        assert!(!err.contains(creds[field].as_str().unwrap()));
+    }
+
+    // A refresh that fails, then one that works, at -vv.
+    let short = short_lived_env(300);
+    let mut served = Served::start(&short, &["-vv", "--duration", "900", "--timeout", "2s"]);
+    let mut canaries = Canaries::default();
+    canaries.add("endpoint token", &served.token);
+    short.emu.set_persistent_fault(Some(Fault::Status(503)));
+    assert_eq!(
+        served.get().0,
+        200,
+        "the stale credentials are still served"
+    );
+    short.emu.set_persistent_fault(None);
+    let (status, body) = served.get();
+    assert_eq!(status, 200);
+    let creds: Value = serde_json::from_str(&body).unwrap();
+    canaries.add("secret", creds["SecretAccessKey"].as_str().unwrap());
+    canaries.add("session", creds["Token"].as_str().unwrap());
+    let (_, err) = served.stop();
+    canaries.assert_absent(&err, "stderr of serve -vv across a failed refresh");
+
+    // exec --serve: the child's environment carries the endpoint only; our stderr carries nothing.
+    let (env, canaries) = gitlab_with_cached_credentials();
+    for verbosity in ["-v", "-vv"] {
+        let out = env.run(&[
+            verbosity,
+            "exec",
+            "--serve",
+            "--role-arn",
+            ROLE,
+            "--",
+            "sh",
+            "-c",
+            "printf '%s' \"$AWS_CONTAINER_AUTHORIZATION_TOKEN\" >&2",
+        ]);
+        assert!(out.status.success());
+        let err = stderr(&out);
+        canaries.assert_absent(&err, "stderr of exec --serve");
+    }
+    // Start-up failures of both commands.
+    check(
+        &env,
+        &canaries,
+        &["serve", "--role-arn", ROLE, "--duration", "3h"],
+        4,
+    );
+    check(
+        &env,
+        &canaries,
+        &[
+            "exec",
+            "--serve",
+            "--role-arn",
+            ROLE,
+            "--duration",
+            "3h",
+            "--",
+            "true",
+        ],
+        4,
+    );
+    check_files(&env, &canaries);
+}

@@ -6,7 +6,7 @@
 // (`sh -c <line>`, stderr passed straight through to our stderr, 1 min
 // timeout). It then calls sts:GetCallerIdentity and prints the caller ARN.
 //
-// Usage: whoami [-profile ci] [-ini current] [-loop 45s -every 2s]
+// Usage: whoami [-profile ci] [-ini current] [-loop 45s -every 2s]   (-profile "": no profile)
 //
 // With -ini current the profile's credential_process and region are read by
 // this client following the current aws-sdk-go-v2 ini rules (current_ini.go)
@@ -52,7 +52,11 @@ func main() {
 	var loadOpts []func(*config.LoadOptions) error
 	switch *ini {
 	case "sdk":
-		loadOpts = append(loadOpts, config.WithSharedConfigProfile(*profile))
+		// -profile "" loads no named profile: the default chain, as a tool with no
+		// configuration does (env, shared files, then the container endpoint).
+		if *profile != "" {
+			loadOpts = append(loadOpts, config.WithSharedConfigProfile(*profile))
+		}
 	case "current":
 		keys, err := currentINIProfile(*profile)
 		if err != nil {
