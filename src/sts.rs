@@ -201,13 +201,17 @@ fn classify(err: AssumeError) -> StsFailure {
             let chain = d
                 .as_connector_error()
                 .and_then(|c| std::error::Error::source(c));
-            if let Some(cert) = chain.and_then(find::<crate::net::CertificateError>) {
+            if let Some(cert) =
+                chain.and_then(crate::net::client::find_in_chain::<crate::net::CertificateError>)
+            {
                 return StsFailure::Transport {
                     what: cert.to_string(),
                     cause: Some(Box::new(cert.clone())),
                 };
             }
-            if let Some(proxy) = chain.and_then(find::<crate::net::client::ProxyFailure>) {
+            if let Some(proxy) = chain
+                .and_then(crate::net::client::find_in_chain::<crate::net::client::ProxyFailure>)
+            {
                 return StsFailure::Transport {
                     what: proxy.what.clone(),
                     cause: None,
@@ -242,20 +246,6 @@ fn classify(err: AssumeError) -> StsFailure {
             cause: None,
         },
     }
-}
-
-/// The first error of type `E` in a chain.
-fn find<'a, E: std::error::Error + 'static>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a E> {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<E>() {
-            return Some(found);
-        }
-        current = e.source();
-    }
-    None
 }
 
 /// Backoff between attempts: full jitter over an exponentially growing window.

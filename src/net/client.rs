@@ -184,21 +184,32 @@ impl fmt::Display for CertificateError {
 
 impl std::error::Error for CertificateError {}
 
-/// The certificate problem somewhere in an error's chain, if that is what failed.
-pub fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+/// The first error of type `E` in a chain. An `io::Error` is looked into, not just past: TLS
+/// layers wrap the rustls error in one (or two) of them, and `io::Error::source` skips a level.
+pub fn find_in_chain<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
     let mut current = Some(err);
     while let Some(e) = current {
-        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(tls @ rustls::Error::InvalidCertificate(_)) = tls {
-            return Some(tls.to_string());
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
         }
-        current = e.source();
+        current = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
     None
+}
+
+/// The certificate problem somewhere in an error's chain, if that is what failed.
+pub fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    match find_in_chain::<rustls::Error>(err) {
+        Some(tls @ rustls::Error::InvalidCertificate(_)) => Some(tls.to_string()),
+        _ => None,
+    }
 }
 
 /// The STS client's HTTP client: the shared connector, handed to aws-sdk-sts.

@@ -167,8 +167,12 @@ impl Roots {
     fn system_or_compiled() -> Roots {
         // The well-known locations, the same ones rustls-native-certs probes on Linux; the
         // variables were handled above, so they are not consulted again here.
-        let found = rustls_native_certs::load_native_certs();
-        let roots = Roots::from_certs(found.certs, RootsSource::System);
+        Roots::system_or_fallback(rustls_native_certs::load_native_certs().certs)
+    }
+
+    /// The system's certificates, or the compiled-in roots when there are none.
+    fn system_or_fallback(system: Vec<CertificateDer<'static>>) -> Roots {
+        let roots = Roots::from_certs(system, RootsSource::System);
         if roots.count == 0 {
             return Roots::compiled();
         }
@@ -191,5 +195,43 @@ pub fn how_to_change(source: &RootsSource, sts: bool) -> String {
         (_, false) => format!(
             "set SSL_CERT_FILE to a PEM bundle holding the server's CA ({proxy_hint}); AWS_CA_BUNDLE applies to STS only"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_without_a_ca_store_falls_back_to_the_compiled_in_roots() {
+        let roots = Roots::system_or_fallback(Vec::new());
+        assert_eq!(roots.source, RootsSource::Compiled);
+        assert!(roots.count > 100, "{}", roots.count);
+        assert!(
+            roots
+                .describe("STS")
+                .contains("Mozilla roots built into aws-ci-creds")
+        );
+        // A store with anything usable in it is used as is.
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["ca.test".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let system = Roots::system_or_fallback(vec![cert.der().clone()]);
+        assert_eq!((system.source, system.count), (RootsSource::System, 1));
+    }
+
+    #[test]
+    fn ssl_cert_file_replaces_the_system_store_and_must_hold_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "nothing here\n").unwrap();
+        let env = Env::from_pairs([("SSL_CERT_FILE", empty.as_os_str())]);
+        let e = Roots::default_for(&env).unwrap_err();
+        assert!(e.to_string().contains("SSL_CERT_FILE"), "{e}");
+        let env = Env::from_pairs([("SSL_CERT_DIR", dir.path().as_os_str())]);
+        let e = Roots::default_for(&env).unwrap_err();
+        assert!(e.to_string().contains("SSL_CERT_DIR"), "{e}");
     }
 }

@@ -57,7 +57,8 @@ impl HttpFailure {
                 format!("{variable} is set by the CI; check the job does not overwrite it"),
             ),
             HttpFailure::Connect(cause) => {
-                let proxy = find::<client::ProxyFailure>(cause.as_ref()).map(|p| p.what.clone());
+                let proxy = client::find_in_chain::<client::ProxyFailure>(cause.as_ref())
+                    .map(|p| p.what.clone());
                 let message = match proxy {
                     Some(what) => Message::new(format!("could not reach {endpoint} ({variable})"))
                         .detail(what)
@@ -198,20 +199,6 @@ impl Client {
             .await
             .unwrap_or(Err(HttpFailure::Timeout(self.timeout)))
     }
-}
-
-/// The first error of type `E` in a chain.
-fn find<'a, E: std::error::Error + 'static>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a E> {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<E>() {
-            return Some(found);
-        }
-        current = e.source();
-    }
-    None
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.

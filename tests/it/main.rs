@@ -11,6 +11,7 @@ mod doctor;
 mod exec;
 mod faults;
 mod manual;
+mod network;
 mod sdk;
 mod secrets;
 mod setup;
