@@ -490,21 +490,8 @@ impl Config {
                 Setting::new(default.to_string(), Origin::Default)
             }
         };
-        if let Some(role) = &role_arn
-            && let Some(region_partition) = crate::net::endpoint::region_partition(&region.value)
-            && region_partition != role.value.partition
-        {
-            return Err(Error::usage(
-                format!(
-                    "the role {} is in partition {}, but the region {} ({}) is in partition {region_partition}: STS of one partition cannot assume a role of another",
-                    role.value.arn, role.value.partition, region.value, region.origin
-                ),
-                format!(
-                    "set --region (or AWS_REGION) to a region of {} such as {}, or use the role's ARN in {region_partition}",
-                    role.value.partition,
-                    crate::net::endpoint::default_region(&role.value.partition)
-                ),
-            ));
+        if let Some(role) = &role_arn {
+            crate::net::endpoint::check_partitions(role, &region)?;
         }
         let profile = crate::profile::ProfileSettings::load(env);
 
@@ -526,52 +513,7 @@ impl Config {
                 })?;
                 Setting::new(s.value.trim_end_matches('/').to_string(), s.origin)
             }
-            None => {
-                let variant = |var: &'static str, key: &str| -> Result<(bool, String), Error> {
-                    match env.get(var) {
-                        Some(v) => crate::profile::parse_bool(v)
-                            .map(|b| (b, format!("env {var}")))
-                            .ok_or_else(|| {
-                                invalid(&Origin::Env(var), v, "is not true or false", &format!("set {var} to true or false, or unset it"))
-                            }),
-                        None => match profile.get(key) {
-                            Some(v) => crate::profile::parse_bool(v)
-                                .map(|b| (b, profile.origin(key)))
-                                .ok_or_else(|| {
-                                    Error::usage(
-                                        format!("{} is `{}`, which is not true or false", profile.origin(key), clip(v)),
-                                        format!("set {key} to true or false in the profile, or remove it"),
-                                    )
-                                }),
-                            None => Ok((false, String::new())),
-                        },
-                    }
-                };
-                let (fips, fips_from) = variant(vars::USE_FIPS, "use_fips_endpoint")?;
-                let (dual_stack, dual_from) =
-                    variant(vars::USE_DUALSTACK, "use_dualstack_endpoint")?;
-                let wanted = crate::net::endpoint::Variant { fips, dual_stack };
-                let url = crate::net::endpoint::sts_endpoint(&region.value, wanted).map_err(|why| {
-                    Error::usage(
-                        format!(
-                            "no STS endpoint for region {} ({}){}{}: {why}",
-                            region.value,
-                            region.origin,
-                            if fips { format!(" with FIPS ({fips_from})") } else { String::new() },
-                            if dual_stack { format!(" with dual-stack ({dual_from})") } else { String::new() },
-                        ),
-                        "choose a region where this variant exists, unset the variant, or name the endpoint with AWS_ENDPOINT_URL_STS",
-                    )
-                })?;
-                let mut how = format!("SDK endpoint rules for {}", region.value);
-                if fips {
-                    how.push_str(&format!(", FIPS from {fips_from}"));
-                }
-                if dual_stack {
-                    how.push_str(&format!(", dual-stack from {dual_from}"));
-                }
-                Setting::new(url, Origin::Derived(how))
-            }
+            None => crate::net::endpoint::derived(&region, env, &profile)?,
         };
         let ca_bundle = match env.get_os(vars::CA_BUNDLE) {
             Some(p) => Some(Setting::new(PathBuf::from(p), Origin::Env(vars::CA_BUNDLE))),

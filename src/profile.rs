@@ -51,6 +51,15 @@ impl ProfileSettings {
 
     /// The settings of profile `name` in config-file `contents`.
     pub fn parse(name: &str, contents: &str) -> ProfileSettings {
+        // The parser's first use costs ~0.1 ms (measured, release build), a tenth of a cache
+        // hit: a file that names none of the keys cannot set them.
+        let lower = contents.to_ascii_lowercase();
+        if !KEYS.iter().any(|k| lower.contains(k)) {
+            return ProfileSettings {
+                name: name.to_string(),
+                ..Default::default()
+            };
+        }
         let files = EnvConfigFiles::builder()
             .include_default_config_file(false)
             .include_default_credentials_file(false)
@@ -152,7 +161,7 @@ mod tests {
         assert_eq!(ProfileSettings::parse("other", file).get("ca_bundle"), None);
         // A file the parser rejects gives nothing rather than failing the run.
         assert_eq!(
-            ProfileSettings::parse("ci", "garbage without section\n").get("ca_bundle"),
+            ProfileSettings::parse("ci", "ca_bundle = /x.pem\n[ci\n").get("ca_bundle"),
             None
         );
     }

@@ -8,6 +8,89 @@ use std::task::{Context, Poll, Waker};
 
 use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 
+use crate::config::{Origin, RoleArn, Setting, clip, vars};
+use crate::env::Env;
+use crate::error::Error;
+use crate::profile::{ProfileSettings, parse_bool};
+
+/// The endpoint when none is named: the SDK rules for the region and the FIPS/dual-stack
+/// variants from the environment, else from the active profile.
+pub fn derived(
+    region: &Setting<String>,
+    env: &Env,
+    profile: &ProfileSettings,
+) -> Result<Setting<String>, Error> {
+    let (fips, fips_from) = flag(env, profile, vars::USE_FIPS, "use_fips_endpoint")?;
+    let (dual_stack, dual_from) =
+        flag(env, profile, vars::USE_DUALSTACK, "use_dualstack_endpoint")?;
+    let url = sts_endpoint(&region.value, Variant { fips, dual_stack }).map_err(|why| {
+        let mut asked = String::new();
+        if fips {
+            asked.push_str(&format!(" with FIPS ({fips_from})"));
+        }
+        if dual_stack {
+            asked.push_str(&format!(" with dual-stack ({dual_from})"));
+        }
+        Error::usage(
+            format!(
+                "no STS endpoint for region {} ({}){asked}: {why}",
+                region.value, region.origin
+            ),
+            "choose a region where this variant exists, unset the variant, or name the endpoint with AWS_ENDPOINT_URL_STS",
+        )
+    })?;
+    let mut how = format!("SDK endpoint rules for {}", region.value);
+    if fips {
+        how.push_str(&format!(", FIPS from {fips_from}"));
+    }
+    if dual_stack {
+        how.push_str(&format!(", dual-stack from {dual_from}"));
+    }
+    Ok(Setting::new(url, Origin::Derived(how)))
+}
+
+/// A variant switch: the variable, else the profile key, else off; and where it came from.
+fn flag(
+    env: &Env,
+    profile: &ProfileSettings,
+    var: &'static str,
+    key: &str,
+) -> Result<(bool, String), Error> {
+    let (value, origin) = match (env.get(var), profile.get(key)) {
+        (Some(v), _) => (v, format!("env {var}")),
+        (None, Some(v)) => (v, profile.origin(key)),
+        (None, None) => return Ok((false, String::new())),
+    };
+    parse_bool(value).map(|b| (b, origin.clone())).ok_or_else(|| {
+        Error::usage(
+            format!("{origin} is `{}`, which is not true or false", clip(value)),
+            format!("set it to true or false, or remove it ({var} in the environment, {key} in the profile)"),
+        )
+    })
+}
+
+/// The role's partition and the region's must agree: STS of one partition cannot assume a
+/// role of another, and STS's own answer to that does not say so.
+pub fn check_partitions(role: &Setting<RoleArn>, region: &Setting<String>) -> Result<(), Error> {
+    let Some(region_partition) = region_partition(&region.value) else {
+        return Ok(());
+    };
+    let role_partition = role.value.partition.as_str();
+    if region_partition == role_partition {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "the role {} is in partition {role_partition}, but the region {} ({}) is in partition {region_partition}: STS of one partition cannot assume a role of another",
+            role.value.arn, region.value, region.origin
+        ),
+        format!(
+            "set --region (or AWS_REGION) to a region of {role_partition} such as {}, or use the role's ARN in {region_partition}",
+            default_region(role_partition)
+        ),
+    ))
+}
+
 /// Which endpoint variant is asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Variant {

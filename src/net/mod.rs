@@ -50,8 +50,11 @@ impl NetworkSettings {
 
     /// The `-v` lines about trust roots.
     pub fn describe(&self) -> Vec<String> {
-        let mut lines = vec![self.sts_roots.describe("STS")];
-        if self.sts_roots.source != self.roots.source {
+        let mut lines = Vec::new();
+        if self.sts_roots.source == self.roots.source {
+            lines.push(self.roots.describe("STS and token endpoints"));
+        } else {
+            lines.push(self.sts_roots.describe("STS"));
             lines.push(self.roots.describe("token endpoints"));
         }
         if self.roots.source == RootsSource::Compiled {

@@ -137,18 +137,16 @@ impl Roots {
             let mut roots =
                 Roots::bundle(&Setting::new(file.clone(), Origin::Env("SSL_CERT_FILE")))?;
             if let Some(dir) = &dir {
-                let extra = rustls_native_certs::load_certs_from_paths(None, Some(dir));
                 let mut store = (*roots.store).clone();
-                let (added, _) = store.add_parsable_certificates(extra.certs);
+                let (added, _) = store.add_parsable_certificates(certs_in_dirs(dir));
                 roots.count += added;
                 roots.store = Arc::new(store);
             }
             return Ok(roots);
         }
         if let Some(dir) = &dir {
-            let found = rustls_native_certs::load_certs_from_paths(None, Some(dir));
             let roots = Roots::from_certs(
-                found.certs,
+                certs_in_dirs(dir),
                 RootsSource::Dir {
                     dirs: dir.display().to_string(),
                 },
@@ -178,6 +176,13 @@ impl Roots {
         }
         roots
     }
+}
+
+/// The certificates in each directory of an `SSL_CERT_DIR` list (`:`-separated, like `PATH`).
+fn certs_in_dirs(list: &std::path::Path) -> Vec<CertificateDer<'static>> {
+    std::env::split_paths(list.as_os_str())
+        .flat_map(|dir| rustls_native_certs::load_certs_from_paths(None, Some(&dir)).certs)
+        .collect()
 }
 
 /// The variable that changes the roots used for `purpose`, for an error's fix line.
@@ -233,5 +238,18 @@ mod tests {
         let env = Env::from_pairs([("SSL_CERT_DIR", dir.path().as_os_str())]);
         let e = Roots::default_for(&env).unwrap_err();
         assert!(e.to_string().contains("SSL_CERT_DIR"), "{e}");
+
+        // A `:`-separated list: every directory counts.
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        let certs = tempfile::tempdir().unwrap();
+        std::fs::write(certs.path().join("corp.pem"), ca.pem()).unwrap();
+        let list = format!("{}:{}", dir.path().display(), certs.path().display());
+        let roots =
+            Roots::default_for(&Env::from_pairs([("SSL_CERT_DIR", list.as_str())])).unwrap();
+        assert_eq!(roots.count, 1);
+        assert!(matches!(roots.source, RootsSource::Dir { .. }));
     }
 }

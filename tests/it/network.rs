@@ -314,7 +314,14 @@ fn aws_ca_bundle_the_profile_ca_bundle_and_ssl_cert_file_make_the_private_ca_tru
     env.set("AWS_CONFIG_FILE", "/dev/null");
 
     env.set("SSL_CERT_FILE", &bundle);
-    succeeded(&env.run(&ARGS));
+    let out = env.run(&ARGS);
+    succeeded(&out);
+    says(
+        &stderr(&out),
+        &[&format!(
+            "TLS roots for STS and token endpoints: the bundle {bundle} (env SSL_CERT_FILE)"
+        )],
+    );
     assert_eq!(env.assume_calls(), 3);
 }
 
