@@ -29,6 +29,8 @@ pub mod vars {
     pub const ENDPOINT_STS: &str = "AWS_ENDPOINT_URL_STS";
     pub const ENDPOINT: &str = "AWS_ENDPOINT_URL";
     pub const USE_FIPS: &str = "AWS_USE_FIPS_ENDPOINT";
+    pub const USE_DUALSTACK: &str = "AWS_USE_DUALSTACK_ENDPOINT";
+    pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
     pub const TIMEOUT: &str = "AWS_CI_CREDS_TIMEOUT";
     pub const CACHE_DIR: &str = "AWS_CI_CREDS_CACHE_DIR";
     pub const NO_CACHE: &str = "AWS_CI_CREDS_NO_CACHE";
@@ -38,7 +40,7 @@ pub mod vars {
     pub const TFC_TAG: &str = "AWS_CI_CREDS_TFC_TAG";
 
     /// The variables that hold text (everything but the paths, which need not be UTF-8).
-    pub const TEXT: [&str; 18] = [
+    pub const TEXT: [&str; 19] = [
         ROLE_ARN,
         AWS_ROLE_ARN,
         SOURCE,
@@ -51,6 +53,7 @@ pub mod vars {
         ENDPOINT_STS,
         ENDPOINT,
         USE_FIPS,
+        USE_DUALSTACK,
         TIMEOUT,
         NO_CACHE,
         REFRESH_MARGIN,
@@ -120,10 +123,11 @@ impl RoleArn {
         }
         let (partition, service, region, account, resource) =
             (parts[1], parts[2], parts[3], parts[4], parts[5]);
-        if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov") {
+        if !crate::net::endpoint::PARTITIONS.contains(&partition) {
             return Err(format!(
-                "has partition `{}`; expected aws, aws-cn or aws-us-gov",
-                clip(partition)
+                "has partition `{}`; expected one of {}",
+                clip(partition),
+                crate::net::endpoint::PARTITIONS.join(", ")
             ));
         }
         if service != "iam" || !region.is_empty() {
@@ -201,6 +205,8 @@ pub struct Config {
     pub duration_seconds: Setting<u32>,
     pub region: Setting<String>,
     pub sts_endpoint: Setting<String>,
+    /// A PEM bundle that replaces the default roots for STS (`AWS_CA_BUNDLE`, profile `ca_bundle`).
+    pub ca_bundle: Option<Setting<PathBuf>>,
     pub policy: Option<Setting<String>>,
     pub policy_arns: Vec<String>,
     pub timeout: Setting<Duration>,
@@ -480,14 +486,14 @@ impl Config {
             }
             None => {
                 let partition = role_arn.as_ref().map(|r| r.value.partition.as_str());
-                let default = match partition {
-                    Some("aws-cn") => "cn-north-1",
-                    Some("aws-us-gov") => "us-gov-west-1",
-                    _ => "us-east-1",
-                };
+                let default = crate::net::endpoint::default_region(partition.unwrap_or("aws"));
                 Setting::new(default.to_string(), Origin::Default)
             }
         };
+        if let Some(role) = &role_arn {
+            crate::net::endpoint::check_partitions(role, &region)?;
+        }
+        let profile = crate::profile::ProfileSettings::load(env);
 
         let sts_endpoint = match layer(
             args.sts_endpoint.clone(),
@@ -507,17 +513,13 @@ impl Config {
                 })?;
                 Setting::new(s.value.trim_end_matches('/').to_string(), s.origin)
             }
-            None => {
-                let fips = env.is(vars::USE_FIPS, "true");
-                Setting::new(
-                    regional_endpoint(&region.value, fips),
-                    Origin::Derived(format!(
-                        "regional endpoint of {}{}",
-                        region.value,
-                        if fips { " (FIPS)" } else { "" }
-                    )),
-                )
-            }
+            None => crate::net::endpoint::derived(&region, env, &profile)?,
+        };
+        let ca_bundle = match env.get_os(vars::CA_BUNDLE) {
+            Some(p) => Some(Setting::new(PathBuf::from(p), Origin::Env(vars::CA_BUNDLE))),
+            None => profile
+                .path("ca_bundle", env)
+                .map(|p| Setting::new(p, Origin::Derived(profile.origin("ca_bundle")))),
         };
 
         let policy = match (&args.policy, &args.policy_file) {
@@ -613,6 +615,7 @@ impl Config {
             duration_seconds,
             region,
             sts_endpoint,
+            ca_bundle,
             policy,
             policy_arns: args.policy_arns.clone(),
             timeout,
@@ -678,6 +681,9 @@ impl Config {
             &self.sts_endpoint.value,
             &self.sts_endpoint.origin,
         );
+        if let Some(b) = &self.ca_bundle {
+            line("ca-bundle (STS)", &b.value.display(), &b.origin);
+        }
         if let Some(p) = &self.policy {
             line(
                 "policy",
@@ -789,21 +795,6 @@ pub fn parse_duration(raw: &str) -> Option<u64> {
         return None;
     }
     Some(total)
-}
-
-/// The regional STS endpoint of a region, in its partition.
-pub fn regional_endpoint(region: &str, fips: bool) -> String {
-    let suffix = if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
-    let host = if fips && !region.starts_with("us-gov-") {
-        "sts-fips"
-    } else {
-        "sts"
-    };
-    format!("https://{host}.{region}.{suffix}")
 }
 
 fn check_endpoint(raw: &str) -> Result<(), String> {
@@ -1075,6 +1066,151 @@ mod tests {
             text.contains("region = eu-west-1 (env AWS_REGION)"),
             "{text}"
         );
-        assert!(text.contains("sts-endpoint = https://sts.eu-west-1.amazonaws.com (regional endpoint of eu-west-1)"), "{text}");
+        assert!(text.contains("sts-endpoint = https://sts.eu-west-1.amazonaws.com (SDK endpoint rules for eu-west-1)"), "{text}");
+    }
+
+    fn role(arn: &str) -> CredentialArgs {
+        CredentialArgs {
+            role_arn: Some(arn.into()),
+            ..args()
+        }
+    }
+
+    #[test]
+    fn every_partition_is_a_role_partition_with_its_own_default_region_and_endpoint() {
+        let cases = [
+            ("aws", "https://sts.us-east-1.amazonaws.com"),
+            ("aws-cn", "https://sts.cn-north-1.amazonaws.com.cn"),
+            ("aws-us-gov", "https://sts.us-gov-west-1.amazonaws.com"),
+            ("aws-iso", "https://sts.us-iso-east-1.c2s.ic.gov"),
+            ("aws-iso-b", "https://sts.us-isob-east-1.sc2s.sgov.gov"),
+            ("aws-iso-e", "https://sts.eu-isoe-west-1.cloud.adc-e.uk"),
+            ("aws-iso-f", "https://sts.us-isof-south-1.csp.hci.ic.gov"),
+            ("aws-eusc", "https://sts.eusc-de-east-1.amazonaws.eu"),
+        ];
+        for (partition, endpoint) in cases {
+            let cfg = resolve(
+                role(&format!("arn:{partition}:iam::123456789012:role/r")),
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("{partition}: {e}"));
+            assert_eq!(cfg.sts_endpoint.value, endpoint, "{partition}");
+        }
+        let e = resolve(role("arn:aws-moon:iam::123456789012:role/r"), &[]).unwrap_err();
+        assert!(e.to_string().contains("aws-eusc"), "{e}");
+    }
+
+    #[test]
+    fn a_region_of_another_partition_than_the_role_is_refused_before_any_call() {
+        let e = resolve(
+            role("arn:aws-us-gov:iam::123456789012:role/deploy"),
+            &[(vars::REGION, "eu-west-1")],
+        )
+        .unwrap_err();
+        let text = format!("{e} {:?}", e.message().fix);
+        assert!(matches!(e, Error::Usage(_)));
+        for want in [
+            "aws-us-gov",
+            "eu-west-1",
+            "env AWS_REGION",
+            "partition aws",
+            "us-gov-west-1",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
+        // Same partition, or a region name outside every partition (a test server): accepted.
+        assert!(
+            resolve(
+                role("arn:aws-us-gov:iam::123456789012:role/d"),
+                &[(vars::REGION, "us-gov-east-1")]
+            )
+            .is_ok()
+        );
+        assert!(
+            resolve(
+                role("arn:aws:iam::123456789012:role/d"),
+                &[(vars::REGION, "local")]
+            )
+            .is_ok()
+        );
+        assert!(
+            resolve(
+                role("arn:aws-cn:iam::123456789012:role/d"),
+                &[(vars::REGION, "us-east-1")]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn fips_and_dual_stack_come_from_the_env_or_the_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(
+            &config,
+            "[profile ci]\nuse_fips_endpoint = true\nuse_dualstack_endpoint = true\nca_bundle = ~/corp.pem\n[profile bad]\nuse_fips_endpoint = yes\n",
+        )
+        .unwrap();
+        let file = config.to_str().unwrap();
+        let home = dir.path().to_str().unwrap();
+        let cfg = resolve(
+            args(),
+            &[
+                (vars::REGION, "us-east-2"),
+                ("AWS_CONFIG_FILE", file),
+                ("AWS_PROFILE", "ci"),
+                ("HOME", home),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.sts_endpoint.value, "https://sts-fips.us-east-2.api.aws");
+        let origin = cfg.sts_endpoint.origin.to_string();
+        assert!(
+            origin.contains("FIPS from use_fips_endpoint in profile ci"),
+            "{origin}"
+        );
+        let bundle = cfg.ca_bundle.unwrap();
+        assert_eq!(bundle.value, dir.path().join("corp.pem"));
+        assert!(
+            bundle
+                .origin
+                .to_string()
+                .contains("ca_bundle in profile ci")
+        );
+        // The variables win over the profile.
+        let cfg = resolve(
+            args(),
+            &[
+                (vars::REGION, "us-east-2"),
+                ("AWS_CONFIG_FILE", file),
+                ("AWS_PROFILE", "ci"),
+                (vars::USE_FIPS, "false"),
+                (vars::USE_DUALSTACK, "FALSE"),
+                (vars::CA_BUNDLE, "/etc/other.pem"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.sts_endpoint.value,
+            "https://sts.us-east-2.amazonaws.com"
+        );
+        assert_eq!(cfg.ca_bundle.unwrap().origin, Origin::Env(vars::CA_BUNDLE));
+        let e = resolve(args(), &[("AWS_CONFIG_FILE", file), ("AWS_PROFILE", "bad")]).unwrap_err();
+        assert!(
+            e.to_string().contains("use_fips_endpoint in profile bad"),
+            "{e}"
+        );
+        let e = resolve(args(), &[(vars::USE_DUALSTACK, "1")]).unwrap_err();
+        assert!(e.to_string().contains("AWS_USE_DUALSTACK_ENDPOINT"), "{e}");
+        // An explicit endpoint still wins over the variants.
+        let cfg = resolve(
+            args(),
+            &[
+                (vars::USE_FIPS, "true"),
+                (vars::ENDPOINT_STS, "http://127.0.0.1:9"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.sts_endpoint.value, "http://127.0.0.1:9");
     }
 }

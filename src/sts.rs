@@ -52,7 +52,10 @@ impl StsFailure {
     /// Transient failures worth another attempt within the deadline.
     pub fn retryable(&self) -> bool {
         match self {
-            StsFailure::Transport { .. } => true,
+            // An untrusted certificate stays untrusted: say so now, not at the deadline.
+            StsFailure::Transport { cause, .. } => !cause
+                .as_ref()
+                .is_some_and(|c| c.is::<crate::net::CertificateError>()),
             StsFailure::Service {
                 code,
                 message,
@@ -90,7 +93,8 @@ pub struct SdkExchange {
 }
 
 impl SdkExchange {
-    pub fn new(endpoint: &str, region: &str) -> SdkExchange {
+    /// `http` is the shared connector ([`crate::net`]): the proxy and trust roots of this run.
+    pub fn new(endpoint: &str, region: &str, http: crate::net::SdkHttpClient) -> SdkExchange {
         use aws_sdk_sts::config::{
             BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig,
         };
@@ -98,6 +102,7 @@ impl SdkExchange {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .endpoint_url(endpoint)
+            .http_client(http)
             .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
@@ -193,6 +198,25 @@ fn classify(err: AssumeError) -> StsFailure {
             cause: None,
         },
         SdkError::DispatchFailure(d) => {
+            let chain = d
+                .as_connector_error()
+                .and_then(|c| std::error::Error::source(c));
+            if let Some(cert) =
+                chain.and_then(crate::net::client::find_in_chain::<crate::net::CertificateError>)
+            {
+                return StsFailure::Transport {
+                    what: cert.to_string(),
+                    cause: Some(Box::new(cert.clone())),
+                };
+            }
+            if let Some(proxy) = chain
+                .and_then(crate::net::client::find_in_chain::<crate::net::client::ProxyFailure>)
+            {
+                return StsFailure::Transport {
+                    what: proxy.what.clone(),
+                    cause: None,
+                };
+            }
             let what = if d.is_timeout() {
                 "timed out connecting to STS"
             } else if d.is_io() {
@@ -528,6 +552,16 @@ pub fn explain(
             status,
         } => (code, message, status),
         StsFailure::Transport { what, cause } => {
+            if let Some(cert) = cause
+                .as_ref()
+                .and_then(|c| c.downcast_ref::<crate::net::CertificateError>())
+            {
+                return Error::unavailable(
+                    Message::new(format!("{what} (STS at {})", request.endpoint))
+                        .fix(cert.fix.clone()),
+                    None,
+                );
+            }
             return Error::unavailable(
                 Message::new(format!("{what} ({})", request.endpoint))
                     .fix("check the network and the STS endpoint"),

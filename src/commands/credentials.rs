@@ -167,9 +167,10 @@ pub fn assume_request(
 
 /// A token from a source that mints them on request (GitHub), within `--timeout`. Network.
 pub fn mint(ctx: &Ctx, cfg: &Config, source: &dyn TokenSource) -> Result<Token, Error> {
+    let net = network(ctx, cfg)?;
     let runtime = runtime()?;
     let result = runtime.block_on(async {
-        let http = http::Client::new(cfg.timeout.value)?;
+        let http = http::Client::new(&net, cfg.timeout.value, ctx.diag)?;
         ctx.diag.info(format!(
             "requesting a token from {} (audience {})",
             source.describe(),
@@ -197,6 +198,16 @@ pub fn mint(ctx: &Ctx, cfg: &Config, source: &dyn TokenSource) -> Result<Token, 
 /// `getaddrinfo` past the deadline must not keep the process alive after it has its answer.
 fn finish(runtime: tokio::runtime::Runtime) {
     runtime.shutdown_background();
+}
+
+/// The proxy and trust-root settings of this run, said at `-v`. Loads the CA bundle, so a bad
+/// one fails here, before the runtime and any connection.
+pub(crate) fn network(ctx: &Ctx, cfg: &Config) -> Result<crate::net::NetworkSettings, Error> {
+    let net = crate::net::NetworkSettings::resolve(cfg.ca_bundle.as_ref(), &ctx.env)?;
+    for line in net.describe() {
+        ctx.diag.info(line);
+    }
+    Ok(net)
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -413,16 +424,22 @@ pub fn exchange(
     request: &AssumeRequest,
     started: Instant,
 ) -> Result<(Credentials, Token), Error> {
+    let net = network(ctx, cfg)?;
+    if let Ok(uri) = request.endpoint.parse::<hyper::Uri>() {
+        ctx.diag
+            .info(net.proxy.route(&uri).describe(&request.endpoint));
+    }
+    let sts_http = crate::net::SdkHttpClient::new(&net)?;
     let runtime = runtime()?;
     let remaining = cfg.timeout.value.saturating_sub(started.elapsed());
     let result = runtime.block_on(async {
         let deadline = tokio::time::Instant::now() + remaining;
         let http = if token.is_none() || source.can_remint() {
-            Some(http::Client::new(remaining)?)
+            Some(http::Client::new(&net, remaining, ctx.diag)?)
         } else {
             None
         };
-        let exchange = SdkExchange::new(&request.endpoint, &request.region);
+        let exchange = SdkExchange::new(&request.endpoint, &request.region, sts_http);
         let attempt = Attempt {
             exchange: &exchange,
             source,

@@ -534,7 +534,7 @@ fn exchange_checks(
             request.session_name
         ),
     );
-    match caller_identity(cfg, &creds) {
+    match caller_identity(ctx, cfg, &creds) {
         Ok(arn) => {
             d.add(
                 "caller_identity",
@@ -558,7 +558,7 @@ fn exchange_checks(
 }
 
 /// STS `GetCallerIdentity`, signed (SigV4) with the new credentials, at the same endpoint.
-fn caller_identity(cfg: &Config, creds: &Credentials) -> Result<String, String> {
+fn caller_identity(ctx: &Ctx, cfg: &Config, creds: &Credentials) -> Result<String, String> {
     use aws_sdk_sts::config::{BehaviorVersion, Region, retry::RetryConfig};
     use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
     let static_creds = aws_sdk_sts::config::Credentials::new(
@@ -568,10 +568,15 @@ fn caller_identity(cfg: &Config, creds: &Credentials) -> Result<String, String> 
         Some(creds.expiration.into()),
         "aws-ci-creds",
     );
+    // The same proxy and trust roots as the exchange that just passed.
+    let http = crate::net::NetworkSettings::resolve(cfg.ca_bundle.as_ref(), &ctx.env)
+        .and_then(|net| crate::net::SdkHttpClient::new(&net))
+        .map_err(|e| e.message().what.clone())?;
     let config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(cfg.region.value.clone()))
         .endpoint_url(&cfg.sts_endpoint.value)
+        .http_client(http)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .credentials_provider(static_creds)
         .build();

@@ -1,26 +1,29 @@
 //! The small HTTPS client the token sources that mint on request use (GitHub, Azure…). Built
-//! only on a cache miss, inside the async runtime; TLS uses the OS trust store, like the SDK.
+//! only on a cache miss, inside the async runtime, on the connector STS uses too
+//! ([`crate::net`]): same proxy rules, same trust roots (SSL_CERT_FILE, system, compiled-in).
 
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::diag::Diag;
 use crate::error::{BoxError, Error, Message};
+use crate::net::{CertificateError, NetworkSettings, ProxyRules, RootsSource, client};
 use crate::secret::Secret;
 
 /// A token endpoint's answer is a few KiB; anything past this is not one.
 const MAX_BODY: usize = 1024 * 1024;
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-
 /// An HTTP(S) client with a per-request time limit.
 pub struct Client {
-    inner: HyperClient<Connector, Full<Bytes>>,
+    inner: HyperClient<client::Https, Full<Bytes>>,
     timeout: Duration,
+    proxy: std::sync::Arc<ProxyRules>,
+    store: RootsSource,
+    diag: Diag,
 }
 
 /// Why a request to a token endpoint failed. Never holds a token.
@@ -28,6 +31,8 @@ pub struct Client {
 pub enum HttpFailure {
     BadUrl(String),
     Connect(BoxError),
+    /// The server's certificate is not trusted by the roots in use: retrying cannot help.
+    Certificate(CertificateError),
     Timeout(Duration),
     Status(u16),
     BadBody(String),
@@ -40,7 +45,7 @@ impl HttpFailure {
             HttpFailure::Connect(_) | HttpFailure::Timeout(_) => true,
             HttpFailure::Status(s) => *s == 429 || *s >= 500,
             HttpFailure::BadBody(_) => true,
-            HttpFailure::BadUrl(_) => false,
+            HttpFailure::BadUrl(_) | HttpFailure::Certificate(_) => false,
         }
     }
 
@@ -51,10 +56,21 @@ impl HttpFailure {
                 format!("{variable} is not a usable URL: {why}"),
                 format!("{variable} is set by the CI; check the job does not overwrite it"),
             ),
-            HttpFailure::Connect(cause) => Error::unavailable(
-                Message::new(format!("could not reach {endpoint} ({variable})"))
-                    .fix("check the runner's network and proxy settings (HTTPS_PROXY, NO_PROXY)"),
-                Some(cause),
+            HttpFailure::Connect(cause) => {
+                let proxy = client::find_in_chain::<client::ProxyFailure>(cause.as_ref())
+                    .map(|p| p.what.clone());
+                let message = match proxy {
+                    Some(what) => Message::new(format!("could not reach {endpoint} ({variable})"))
+                        .detail(what)
+                        .fix("fix the proxy settings (HTTPS_PROXY, NO_PROXY) or the proxy's rules for this host"),
+                    None => Message::new(format!("could not reach {endpoint} ({variable})"))
+                        .fix("check the runner's network and proxy settings (HTTPS_PROXY, NO_PROXY)"),
+                };
+                Error::unavailable(message, Some(cause))
+            }
+            HttpFailure::Certificate(cert) => Error::unavailable(
+                Message::new(format!("{cert} ({variable})")).fix(cert.fix.clone()),
+                None,
             ),
             HttpFailure::Timeout(after) => Error::unavailable(
                 Message::new(format!(
@@ -81,19 +97,15 @@ impl HttpFailure {
 }
 
 impl Client {
-    pub fn new(timeout: Duration) -> Result<Client, Error> {
-        let provider = std::sync::Arc::new(rustls_provider());
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider)
-            .map_err(|e| {
-                Error::internal("could not load the system's TLS root certificates (install ca-certificates in the CI image)", e)
-            })?
-            .https_or_http()
-            .enable_http1()
-            .build();
+    /// A client on the shared connector; `diag` receives the `-v` line naming each request's proxy.
+    pub fn new(net: &NetworkSettings, timeout: Duration, diag: Diag) -> Result<Client, Error> {
+        let connector = client::https(&net.roots, net.proxy.clone(), None)?;
         Ok(Client {
             inner: HyperClient::builder(TokioExecutor::new()).build(connector),
             timeout,
+            proxy: net.proxy.clone(),
+            store: net.roots.source.clone(),
+            diag,
         })
     }
 
@@ -135,14 +147,19 @@ impl Client {
         if !matches!(uri.scheme_str(), Some("https" | "http")) {
             return Err(HttpFailure::BadUrl("it is not an http(s) URL".into()));
         }
+        let shown = format!(
+            "{}://{}{}",
+            uri.scheme_str().unwrap_or("https"),
+            uri.authority().map(|a| a.as_str()).unwrap_or(""),
+            uri.path()
+        );
+        self.diag.info(self.proxy.route(&uri).describe(&shown));
+        let host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(uri)
             .header("accept", "application/json")
-            .header(
-                "user-agent",
-                concat!("aws-ci-creds/", env!("CARGO_PKG_VERSION")),
-            )
+            .header("user-agent", crate::net::USER_AGENT)
             .header("authorization", format!("Bearer {}", bearer.expose()));
         if body.is_some() {
             builder = builder.header("content-type", "application/json");
@@ -152,11 +169,18 @@ impl Client {
             .map_err(|e| HttpFailure::BadUrl(e.to_string()))?;
 
         let exchange = async {
-            let response = self
-                .inner
-                .request(request)
-                .await
-                .map_err(|e| HttpFailure::Connect(Box::new(e)))?;
+            let response =
+                self.inner.request(request).await.map_err(
+                    |e| match client::certificate_problem(&e) {
+                        Some(problem) => HttpFailure::Certificate(CertificateError::new(
+                            &host,
+                            problem,
+                            &self.store,
+                            false,
+                        )),
+                        None => HttpFailure::Connect(Box::new(e)),
+                    },
+                )?;
             let status = response.status().as_u16();
             let bytes = Limited::new(response.into_body(), MAX_BODY)
                 .collect()
@@ -175,10 +199,6 @@ impl Client {
             .await
             .unwrap_or(Err(HttpFailure::Timeout(self.timeout)))
     }
-}
-
-fn rustls_provider() -> rustls::crypto::CryptoProvider {
-    rustls::crypto::aws_lc_rs::default_provider()
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.

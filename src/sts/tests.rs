@@ -125,7 +125,12 @@ fn run(
         .build()
         .unwrap();
     rt.block_on(async {
-        let http = http::Client::new(Duration::from_secs(1)).unwrap();
+        let http = http::Client::new(
+            &crate::net::NetworkSettings::resolve(None, &crate::env::Env::default()).unwrap(),
+            Duration::from_secs(1),
+            crate::diag::Diag::new(0),
+        )
+        .unwrap();
         let clock = FixedClock(now());
         let diag = Diag::default();
         let at = Attempt {

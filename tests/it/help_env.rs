@@ -92,7 +92,8 @@ fn every_env_named_in_help_sets_its_flag_in_the_stated_order() {
     let all: BTreeSet<String> = vars::TEXT
         .iter()
         .chain(&[vars::TOKEN_FILE, vars::AWS_TOKEN_FILE, vars::CACHE_DIR])
-        .filter(|v| **v != vars::USE_FIPS) // no flag of its own: it picks the endpoint
+        // No flag of their own: they pick the endpoint variant.
+        .filter(|v| ![vars::USE_FIPS, vars::USE_DUALSTACK].contains(*v))
         .map(|v| v.to_string())
         .collect();
     assert_eq!(

@@ -18,6 +18,7 @@ mod export;
 mod faults;
 mod help_env;
 mod manual;
+mod network;
 mod sdk;
 mod secrets;
 mod serve;

@@ -578,3 +578,44 @@ fn serve_and_exec_serve_never_log_the_endpoint_token_or_the_credentials() {
     );
     check_files(&env, &canaries);
 }
+
+#[test]
+fn proxy_passwords_never_show() {
+    use base64::Engine as _;
+    const PASSWORD: &str = "canary-proxy-pw-Hq7Zt3Lm9Xc";
+    let (mut env, mut canaries) = gitlab_with_cached_credentials();
+    canaries.add("proxy password", PASSWORD);
+    canaries.add(
+        "Proxy-Authorization value",
+        &base64::engine::general_purpose::STANDARD.encode(format!("ci:{PASSWORD}")),
+    );
+    let args = ["--role-arn", ROLE, "--no-cache", "--timeout", "2s"];
+    let proxy = crate::network::ConnectProxy::start(Some(&format!("ci:{PASSWORD}")));
+
+    // Through the proxy, successfully.
+    env.set("HTTP_PROXY", &proxy.url(&format!("ci:{PASSWORD}@")));
+    check(&env, &canaries, &args, 0);
+    assert!(!proxy.tunnels().is_empty());
+    // The proxy refuses these credentials (407).
+    let wrong = "canary-wrong-proxy-pw-2Bn6Yc";
+    canaries.add("wrong proxy password", wrong);
+    env.set("HTTP_PROXY", &proxy.url(&format!("ci:{wrong}@")));
+    check(&env, &canaries, &args, 5);
+    // The proxy cannot be reached.
+    env.set("HTTP_PROXY", &format!("http://ci:{PASSWORD}@127.0.0.1:1"));
+    check(&env, &canaries, &args, 5);
+    // The proxy URL cannot be used at all.
+    env.set(
+        "HTTP_PROXY",
+        &format!("socks5://ci:{PASSWORD}@127.0.0.1:1080"),
+    );
+    check(&env, &canaries, &args, 2);
+    env.set("HTTPS_PROXY", &format!("ci:{PASSWORD}@"));
+    check(&env, &canaries, &args, 2);
+    env.unset("HTTP_PROXY").unset("HTTPS_PROXY");
+    // The Azure Pipelines agent's proxy password.
+    env.set("AGENT_PROXYURL", "http://127.0.0.1:1")
+        .set("AGENT_PROXYUSERNAME", "ci")
+        .set("AGENT_PROXYPASSWORD", PASSWORD);
+    check(&env, &canaries, &args, 5);
+}

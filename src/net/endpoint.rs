@@ -1,0 +1,316 @@
+//! The STS endpoint of a region, from aws-sdk-sts's own endpoint rules, so every partition and
+//! variant (FIPS, dual-stack) is what the SDKs would call.
+//!
+//! This runs on the cache-hit path (the endpoint is part of the cache key): the resolver's
+//! future is ready at once and is polled here without a runtime; no SDK client is built.
+
+use std::task::{Context, Poll, Waker};
+
+use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+
+use crate::config::{Origin, RoleArn, Setting, clip, vars};
+use crate::env::Env;
+use crate::error::Error;
+use crate::profile::{ProfileSettings, parse_bool};
+
+/// The endpoint when none is named: the SDK rules for the region and the FIPS/dual-stack
+/// variants from the environment, else from the active profile.
+pub fn derived(
+    region: &Setting<String>,
+    env: &Env,
+    profile: &ProfileSettings,
+) -> Result<Setting<String>, Error> {
+    let (fips, fips_from) = flag(env, profile, vars::USE_FIPS, "use_fips_endpoint")?;
+    let (dual_stack, dual_from) =
+        flag(env, profile, vars::USE_DUALSTACK, "use_dualstack_endpoint")?;
+    let url = sts_endpoint(&region.value, Variant { fips, dual_stack }).map_err(|why| {
+        let mut asked = String::new();
+        if fips {
+            asked.push_str(&format!(" with FIPS ({fips_from})"));
+        }
+        if dual_stack {
+            asked.push_str(&format!(" with dual-stack ({dual_from})"));
+        }
+        Error::usage(
+            format!(
+                "no STS endpoint for region {} ({}){asked}: {why}",
+                region.value, region.origin
+            ),
+            "choose a region where this variant exists, unset the variant, or name the endpoint with AWS_ENDPOINT_URL_STS",
+        )
+    })?;
+    let mut how = format!("SDK endpoint rules for {}", region.value);
+    if fips {
+        how.push_str(&format!(", FIPS from {fips_from}"));
+    }
+    if dual_stack {
+        how.push_str(&format!(", dual-stack from {dual_from}"));
+    }
+    Ok(Setting::new(url, Origin::Derived(how)))
+}
+
+/// A variant switch: the variable, else the profile key, else off; and where it came from.
+fn flag(
+    env: &Env,
+    profile: &ProfileSettings,
+    var: &'static str,
+    key: &str,
+) -> Result<(bool, String), Error> {
+    let (value, origin) = match (env.get(var), profile.get(key)) {
+        (Some(v), _) => (v, format!("env {var}")),
+        (None, Some(v)) => (v, profile.origin(key)),
+        (None, None) => return Ok((false, String::new())),
+    };
+    parse_bool(value).map(|b| (b, origin.clone())).ok_or_else(|| {
+        Error::usage(
+            format!("{origin} is `{}`, which is not true or false", clip(value)),
+            format!("set it to true or false, or remove it ({var} in the environment, {key} in the profile)"),
+        )
+    })
+}
+
+/// The role's partition and the region's must agree: STS of one partition cannot assume a
+/// role of another, and STS's own answer to that does not say so.
+pub fn check_partitions(role: &Setting<RoleArn>, region: &Setting<String>) -> Result<(), Error> {
+    let Some(region_partition) = region_partition(&region.value) else {
+        return Ok(());
+    };
+    let role_partition = role.value.partition.as_str();
+    if region_partition == role_partition {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "the role {} is in partition {role_partition}, but the region {} ({}) is in partition {region_partition}: STS of one partition cannot assume a role of another",
+            role.value.arn, region.value, region.origin
+        ),
+        format!(
+            "set --region (or AWS_REGION) to a region of {role_partition} such as {}, or use the role's ARN in {region_partition}",
+            default_region(role_partition)
+        ),
+    ))
+}
+
+/// Which endpoint variant is asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Variant {
+    pub fips: bool,
+    pub dual_stack: bool,
+}
+
+/// The STS endpoint URL for `region`, or why the rules have none (e.g. FIPS where the
+/// partition has no FIPS endpoint).
+pub fn sts_endpoint(region: &str, variant: Variant) -> Result<String, String> {
+    let params = Params::builder()
+        .region(region)
+        .use_fips(variant.fips)
+        .use_dual_stack(variant.dual_stack)
+        .use_global_endpoint(false)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resolver = DefaultResolver::new();
+    let future = resolver.resolve_endpoint(&params);
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(Ok(endpoint)) => Ok(endpoint.url().trim_end_matches('/').to_string()),
+        Poll::Ready(Err(e)) => Err(e.to_string()),
+        Poll::Pending => Err("the endpoint rules did not answer at once".into()),
+    }
+}
+
+/// The partition a region belongs to, by the regular expressions of the SDK's partitions
+/// table; `None` for a name that fits none (the SDK treats those as `aws`, but a mismatch
+/// check must not guess).
+pub fn region_partition(region: &str) -> Option<&'static str> {
+    // `^<prefix>\-\w+\-\d+$`, checked from the most specific prefix.
+    const PREFIXES: [(&str, &str); 8] = [
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("eusc-de-", "aws-eusc"),
+        ("cn-", "aws-cn"),
+        ("", "aws"),
+    ];
+    let globals = [
+        ("aws-global", "aws"),
+        ("aws-cn-global", "aws-cn"),
+        ("aws-us-gov-global", "aws-us-gov"),
+        ("aws-iso-global", "aws-iso"),
+        ("aws-iso-b-global", "aws-iso-b"),
+        ("aws-iso-e-global", "aws-iso-e"),
+        ("aws-iso-f-global", "aws-iso-f"),
+    ];
+    if let Some((_, p)) = globals.iter().find(|(r, _)| *r == region) {
+        return Some(p);
+    }
+    PREFIXES.iter().find_map(|(prefix, partition)| {
+        let fits = if prefix.is_empty() {
+            // aws: ^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$
+            region.split_once('-').is_some_and(|(geo, tail)| {
+                matches!(
+                    geo,
+                    "us" | "eu" | "ap" | "sa" | "ca" | "me" | "af" | "il" | "mx"
+                ) && word_number(tail)
+            })
+        } else {
+            region.strip_prefix(prefix).is_some_and(word_number)
+        };
+        fits.then_some(*partition)
+    })
+}
+
+/// `\w+-\d+`
+fn word_number(s: &str) -> bool {
+    s.rsplit_once('-').is_some_and(|(word, number)| {
+        !word.is_empty()
+            && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !number.is_empty()
+            && number.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// The region used when none is set: the partition's implicit global region from the SDK's
+/// partitions table (China keeps cn-north-1, what earlier versions used, so cache keys hold).
+pub fn default_region(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "cn-north-1",
+        "aws-us-gov" => "us-gov-west-1",
+        "aws-iso" => "us-iso-east-1",
+        "aws-iso-b" => "us-isob-east-1",
+        "aws-iso-e" => "eu-isoe-west-1",
+        "aws-iso-f" => "us-isof-south-1",
+        "aws-eusc" => "eusc-de-east-1",
+        _ => "us-east-1",
+    }
+}
+
+/// Every partition a role ARN may name.
+pub const PARTITIONS: [&str; 8] = [
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAIN: Variant = Variant {
+        fips: false,
+        dual_stack: false,
+    };
+    const FIPS: Variant = Variant {
+        fips: true,
+        dual_stack: false,
+    };
+    const DUAL: Variant = Variant {
+        fips: false,
+        dual_stack: true,
+    };
+    const BOTH: Variant = Variant {
+        fips: true,
+        dual_stack: true,
+    };
+
+    #[test]
+    fn every_partition_and_variant_comes_from_the_sdk_rules() {
+        let cases = [
+            ("eu-west-1", PLAIN, "https://sts.eu-west-1.amazonaws.com"),
+            ("us-east-1", PLAIN, "https://sts.us-east-1.amazonaws.com"),
+            (
+                "us-east-1",
+                FIPS,
+                "https://sts-fips.us-east-1.amazonaws.com",
+            ),
+            ("eu-west-1", DUAL, "https://sts.eu-west-1.api.aws"),
+            ("us-east-1", BOTH, "https://sts-fips.us-east-1.api.aws"),
+            (
+                "cn-north-1",
+                PLAIN,
+                "https://sts.cn-north-1.amazonaws.com.cn",
+            ),
+            (
+                "cn-northwest-1",
+                DUAL,
+                "https://sts.cn-northwest-1.api.amazonwebservices.com.cn",
+            ),
+            (
+                "us-gov-west-1",
+                PLAIN,
+                "https://sts.us-gov-west-1.amazonaws.com",
+            ),
+            (
+                "us-gov-east-1",
+                FIPS,
+                "https://sts.us-gov-east-1.amazonaws.com",
+            ),
+            (
+                "us-iso-east-1",
+                PLAIN,
+                "https://sts.us-iso-east-1.c2s.ic.gov",
+            ),
+            (
+                "us-isob-east-1",
+                PLAIN,
+                "https://sts.us-isob-east-1.sc2s.sgov.gov",
+            ),
+            (
+                "eu-isoe-west-1",
+                PLAIN,
+                "https://sts.eu-isoe-west-1.cloud.adc-e.uk",
+            ),
+            (
+                "us-isof-south-1",
+                PLAIN,
+                "https://sts.us-isof-south-1.csp.hci.ic.gov",
+            ),
+            (
+                "eusc-de-east-1",
+                PLAIN,
+                "https://sts.eusc-de-east-1.amazonaws.eu",
+            ),
+        ];
+        for (region, variant, want) in cases {
+            assert_eq!(
+                sts_endpoint(region, variant).as_deref(),
+                Ok(want),
+                "{region} {variant:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn regions_map_to_their_partitions() {
+        let cases = [
+            ("eu-west-1", Some("aws")),
+            ("us-east-1", Some("aws")),
+            ("mx-central-1", Some("aws")),
+            ("cn-north-1", Some("aws-cn")),
+            ("us-gov-west-1", Some("aws-us-gov")),
+            ("us-iso-east-1", Some("aws-iso")),
+            ("us-isob-east-1", Some("aws-iso-b")),
+            ("eu-isoe-west-1", Some("aws-iso-e")),
+            ("us-isof-south-1", Some("aws-iso-f")),
+            ("eusc-de-east-1", Some("aws-eusc")),
+            ("aws-global", Some("aws")),
+            ("local", None),
+            ("xx-west-1", None),
+        ];
+        for (region, want) in cases {
+            assert_eq!(region_partition(region), want, "{region}");
+        }
+        for p in PARTITIONS {
+            assert_eq!(region_partition(default_region(p)), Some(p), "{p}");
+        }
+    }
+}
