@@ -130,6 +130,8 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
     let other = emu.mint(json!({"sub": "project_path:other-group/app:ref_type:branch:ref:main", "aud": "sts.amazonaws.com"}));
     let other_path = dir.path().join("other-token");
     write_private(&other_path, &other).map_err(|e| demo_failed("could not write the token", &e))?;
+    // stdin is a pipe closed at once, not Stdio::null(): that opens /dev/null, which an
+    // empty root or a `scratch` image does not have.
     let out = std::process::Command::new(&exe)
         .args([
             "--role-arn",
@@ -142,7 +144,7 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
         ])
         .arg("--token-file")
         .arg(&other_path)
-        .stdin(std::process::Stdio::null())
+        .stdin(std::process::Stdio::piped())
         .output()
         .map_err(|e| demo_failed("could not run the binary", &e))?;
     line(&format!(
@@ -208,7 +210,7 @@ async fn direct_identity(
     let started = Instant::now();
     let out = std::process::Command::new(exe)
         .args(args)
-        .stdin(std::process::Stdio::null())
+        .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| Error::internal("demo: could not run the binary", e))?;
@@ -329,6 +331,18 @@ fn line(text: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    /// `output()` closes a piped stdin before it waits: the child reads EOF, as with
+    /// /dev/null, without needing /dev (absent in an empty root).
+    #[test]
+    fn a_piped_stdin_reads_as_empty_and_does_not_hang() {
+        let out = std::process::Command::new("sh")
+            .args(["-c", "cat; echo done"])
+            .stdin(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
+    }
 
     #[test]
     fn find_in_path_finds_only_executable_files() {
