@@ -4,19 +4,38 @@
 #
 #   benches/run.sh            # prints a Markdown report on stdout
 #
-# Needs: hyperfine, curl, jq, /usr/bin/time (Debian: hyperfine curl jq time). The AWS CLI part
-# uses tests/e2e/.venv (tests/e2e/setup.sh makes it) and is skipped without it.
+# It measures the static x86_64 release binary, dist/aws-ci-creds-<version>-x86_64-unknown-linux-musl/
+# (scripts/dist.sh --target x86_64-unknown-linux-musl builds it when it is missing), or
+# AWS_CI_CREDS_BIN. BENCH_COMPARE="label=path ..." adds other builds of the same sources to the
+# start-up and cache-hit sections, side by side in the same run (e.g. the glibc build, or a
+# static-pie build when weighing the linking policy).
+#
+# Needs: hyperfine, curl, jq, /usr/bin/time, readelf (Debian: hyperfine curl jq time binutils).
+# The AWS CLI part uses tests/e2e/.venv (tests/e2e/setup.sh makes it) and is skipped without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-for tool in hyperfine curl jq /usr/bin/time; do
+for tool in hyperfine curl jq /usr/bin/time readelf; do
     command -v "$tool" >/dev/null || { echo "benches/run.sh needs $tool" >&2; exit 2; }
 done
 
-cargo build --release --quiet --bin aws-ci-creds --example sts_emulator
 TARGET=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
-BIN=$TARGET/release/aws-ci-creds
+VERSION=$(cargo metadata --format-version 1 --no-deps | jq -r '.packages[] | select(.name == "aws-ci-creds") | .version')
+BIN=${AWS_CI_CREDS_BIN:-$ROOT/dist/aws-ci-creds-$VERSION-x86_64-unknown-linux-musl/aws-ci-creds}
+if [ -z "${AWS_CI_CREDS_BIN:-}" ] && [ ! -x "$BIN" ]; then
+    scripts/dist.sh --target x86_64-unknown-linux-musl >&2
+fi
+# The emulator's speed only matters to part 2, where curl talks to the same one: the debug
+# build saves a second LTO build; a release build is used when there is one.
 EMU=$TARGET/release/examples/sts_emulator
+if [ ! -x "$EMU" ]; then
+    cargo build --quiet --example sts_emulator
+    EMU=$TARGET/debug/examples/sts_emulator
+fi
+# label=path pairs: the binary under test first, then BENCH_COMPARE's.
+BINS=("aws-ci-creds=$BIN")
+read -r -a extra <<<"${BENCH_COMPARE:-}"
+BINS+=("${extra[@]}")
 
 W=$(mktemp -d)
 EMU_PID=
@@ -42,22 +61,45 @@ ARGS=(--role-arn "$ROLE" --token-file "$W/token" --sts-endpoint "$STS")
 echo "# Benchmark report"
 echo
 echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); machine: $(nproc) cores, $(uname -m); $("$BIN" --version)"
-echo "- binary: $(stat -c %s "$BIN") bytes (release, stripped)"
+echo "- binary: $(stat -c %s "$BIN") bytes (release, stripped): $(file -b "$BIN" 2>/dev/null | cut -d, -f1-3)"
+echo
+
+"${run_env[@]}" "$BIN" "${ARGS[@]}" --cache-dir "$W/cache" >/dev/null
+ENTRY=$(ls "$W/cache"/*.json)
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# median of 21 /usr/bin/time samples of FIELD (%M peak RSS KiB, %R minor faults, %F major faults)
+sample() {
+    local field=$1
+    shift
+    for _ in $(seq 21); do "${run_env[@]}" /usr/bin/time -f "$field" "$@" 2>&1 >/dev/null | tail -1; done | median
+}
+
+echo "## 0. Start-up costs of a cache hit"
+echo
+echo "| build | file size | relocations to apply | minor page faults | peak RSS (KiB) |"
+echo "|:---|---:|---:|---:|---:|"
+for b in "${BINS[@]}" "cat=$(command -v cat)"; do
+    label=${b%%=*} path=${b#*=}
+    if [ "$label" = cat ]; then cmd=("$path" "$ENTRY"); else cmd=("$path" "${ARGS[@]}" --cache-dir "$W/cache"); fi
+    # Entries in .rela.dyn/.rela.plt: each is applied by the loader (or a static-pie's own
+    # start code) before main, and dirties the page it writes.
+    relocs=$(readelf -rW "$path" 2>/dev/null | grep -cE '^[0-9a-f]{8,} ' || true)
+    echo "| $label | $(stat -c %s "$path") | $relocs | $(sample %R "${cmd[@]}") | $(sample %M "${cmd[@]}") |"
+done
 echo
 
 echo "## 1. Cache hit vs cat of the same cache file"
-"${run_env[@]}" "$BIN" "${ARGS[@]}" --cache-dir "$W/cache" >/dev/null
-ENTRY=$(ls "$W/cache"/*.json)
+hf=()
+for b in "${BINS[@]}"; do hf+=(-n "${b%%=*} (cache hit)" "${b#*=} ${ARGS[*]} --cache-dir $W/cache"); done
 "${run_env[@]}" hyperfine -N --warmup 20 --runs 300 --style none --export-markdown "$W/hit.md" --export-json "$W/hit.json" \
-    -n "aws-ci-creds (cache hit)" "$BIN ${ARGS[*]} --cache-dir $W/cache" \
-    -n "cat (same file)" "cat $ENTRY" >/dev/null
+    "${hf[@]}" -n "cat (same file)" "cat $ENTRY" >/dev/null
 cat "$W/hit.md"
 jq -r '.results[] | "- median \(.command): \(.median * 1000 | . * 100 | round / 100) ms"' "$W/hit.json"
-peak() { # median of 21 peak-RSS samples, KiB
-    for _ in $(seq 21); do "${run_env[@]}" /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
-}
+jq -r '(.results[] | select(.command == "cat (same file)") | .median) as $cat |
+    .results[] | select(.command != "cat (same file)") |
+    "- \(.command): \(.median / $cat * 100 | round / 100) × cat (median)"' "$W/hit.json"
 echo
-echo "Peak RSS (median of 21): aws-ci-creds $(peak "$BIN" "${ARGS[@]}" --cache-dir "$W/cache") KiB; cat $(peak cat "$ENTRY") KiB"
+echo "Peak RSS (median of 21): aws-ci-creds $(sample %M "$BIN" "${ARGS[@]}" --cache-dir "$W/cache") KiB; cat $(sample %M cat "$ENTRY") KiB"
 echo
 
 echo "## 2. Cold exchange (no cache) vs a plain curl POST of the same request"

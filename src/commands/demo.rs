@@ -33,10 +33,7 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
         ..EmulatorConfig::default()
     })
     .map_err(|e| demo_failed("could not start the local emulator", &e))?;
-    let dir = tempfile::Builder::new()
-        .prefix("aws-ci-creds-demo-")
-        .tempdir()
-        .map_err(|e| demo_failed("could not create a temp dir", &e))?;
+    let dir = demo_dir(ctx).map_err(|e| demo_failed("could not create a temp dir", &e))?;
 
     step("1. A local OIDC issuer and a strict STS emulator, on 127.0.0.1 only")?;
     line(&format!(
@@ -67,13 +64,23 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
 
     step("3. An AWS config whose credential_process runs this binary")?;
     let cache_dir = dir.path().join("cache");
-    let process_line = format!(
-        "{} --role-arn {ROLE} --token-file {} --sts-endpoint {} --cache-dir {} --source file",
-        quote(&exe.display().to_string()),
-        quote(&token_path.display().to_string()),
+    let process_args = [
+        "--role-arn".to_string(),
+        ROLE.to_string(),
+        "--token-file".to_string(),
+        token_path.display().to_string(),
+        "--sts-endpoint".to_string(),
         emu.sts_endpoint(),
-        quote(&cache_dir.display().to_string()),
-    );
+        "--cache-dir".to_string(),
+        cache_dir.display().to_string(),
+        "--source".to_string(),
+        "file".to_string(),
+    ];
+    let process_line = std::iter::once(exe.display().to_string())
+        .chain(process_args.iter().cloned())
+        .map(|word| quote(&word))
+        .collect::<Vec<_>>()
+        .join(" ");
     let config =
         format!("[profile demo]\ncredential_process = {process_line}\nregion = us-east-1\n");
     let config_path = dir.path().join("config");
@@ -88,8 +95,23 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
         .build()
         .map_err(|e| Error::internal("could not start the async runtime", e))?;
 
-    step("4. A real AWS SDK client (aws-sdk-rust) calls STS GetCallerIdentity with profile demo")?;
-    let (arn, took) = runtime.block_on(caller_identity(&config_path, &emu.sts_endpoint()))?;
+    // The SDKs run credential_process through `sh -c`; an image without a shell (`scratch`,
+    // distroless) cannot, so the demo then runs the same command line itself.
+    let shell = find_in_path(ctx.env.get_os("PATH"), "sh").is_some();
+    let identity = || match shell {
+        true => runtime.block_on(caller_identity(&config_path, &emu.sts_endpoint())),
+        false => runtime.block_on(direct_identity(&exe, &process_args, &emu.sts_endpoint())),
+    };
+    if shell {
+        step(
+            "4. A real AWS SDK client (aws-sdk-rust) calls STS GetCallerIdentity with profile demo",
+        )?;
+    } else {
+        step(
+            "4. No `sh` on PATH, and the SDKs run credential_process through `sh -c`: the demo runs that command itself, then a real AWS SDK client (aws-sdk-rust) calls STS GetCallerIdentity with its credentials",
+        )?;
+    }
+    let (arn, took) = identity()?;
     line(&format!("caller   {arn}   ({} ms)", took))?;
     line(&format!(
         "STS AssumeRoleWithWebIdentity calls so far: {}",
@@ -97,7 +119,7 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
     ))?;
 
     step("5. Again, as every `aws` command and Terraform provider would: from the cache")?;
-    let (arn, took) = runtime.block_on(caller_identity(&config_path, &emu.sts_endpoint()))?;
+    let (arn, took) = identity()?;
     line(&format!("caller   {arn}   ({} ms)", took))?;
     line(&format!(
         "STS AssumeRoleWithWebIdentity calls so far: {} (the second process read the cache)",
@@ -108,6 +130,8 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
     let other = emu.mint(json!({"sub": "project_path:other-group/app:ref_type:branch:ref:main", "aud": "sts.amazonaws.com"}));
     let other_path = dir.path().join("other-token");
     write_private(&other_path, &other).map_err(|e| demo_failed("could not write the token", &e))?;
+    // stdin is a pipe closed at once, not Stdio::null(): that opens /dev/null, which an
+    // empty root or a `scratch` image does not have.
     let out = std::process::Command::new(&exe)
         .args([
             "--role-arn",
@@ -120,7 +144,7 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
         ])
         .arg("--token-file")
         .arg(&other_path)
-        .stdin(std::process::Stdio::null())
+        .stdin(std::process::Stdio::piped())
         .output()
         .map_err(|e| demo_failed("could not run the binary", &e))?;
     line(&format!(
@@ -174,6 +198,103 @@ async fn caller_identity(config_path: &Path, endpoint: &str) -> Result<(String, 
     ))
 }
 
+/// Runs the credential_process command line without a shell and calls GetCallerIdentity with
+/// the credentials it prints.
+async fn direct_identity(
+    exe: &Path,
+    args: &[String],
+    endpoint: &str,
+) -> Result<(String, u128), Error> {
+    use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+
+    let started = Instant::now();
+    let out = std::process::Command::new(exe)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| Error::internal("demo: could not run the binary", e))?;
+    let failed = |why: &str| Error::Internal {
+        message: Message::new(format!("demo: the credential process {why}")),
+        cause: None,
+    };
+    if !out.status.success() {
+        return Err(failed(&format!(
+            "failed with exit code {}",
+            out.status.code().unwrap_or(-1)
+        )));
+    }
+    // The document holds the secret keys: only its shape may reach an error message.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|_| failed("printed no JSON document"))?;
+    let field = |name: &str| {
+        doc.get(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| failed(&format!("printed no {name}")))
+    };
+    let creds = Credentials::new(
+        field("AccessKeyId")?,
+        field("SecretAccessKey")?,
+        Some(field("SessionToken")?),
+        None,
+        "aws-ci-creds demo",
+    );
+    let conf = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .build();
+    let out = aws_sdk_sts::Client::from_conf(conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| Error::Internal {
+            message: Message::new(format!(
+                "demo: the SDK's GetCallerIdentity failed: {}",
+                aws_sdk_sts::error::DisplayErrorContext(&e)
+            )),
+            cause: None,
+        })?;
+    Ok((
+        out.arn().unwrap_or_default().to_string(),
+        started.elapsed().as_millis(),
+    ))
+}
+
+/// The demo's files go in a fresh temp dir; in an image with no temp dir at all (an empty
+/// root, `scratch`), in one under the working directory. Both are removed at the end.
+fn demo_dir(ctx: &Ctx) -> std::io::Result<tempfile::TempDir> {
+    let builder = || {
+        let mut b = tempfile::Builder::new();
+        b.prefix("aws-ci-creds-demo-");
+        b
+    };
+    match builder().tempdir() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            ctx.diag.warn(format!(
+                "no temp directory ({e}; TMPDIR names another): the demo's files go under the working directory"
+            ));
+            builder().tempdir_in(".")
+        }
+        other => other,
+    }
+}
+
+/// The first `name` in a PATH-style list of directories, as `execvp` would find it; with no
+/// PATH, the C library's default directories.
+fn find_in_path(path: Option<&std::ffi::OsStr>, name: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let default = std::ffi::OsStr::new("/usr/local/bin:/bin:/usr/bin");
+    std::env::split_paths(path.unwrap_or(default))
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -204,4 +325,36 @@ fn step(title: &str) -> Result<(), Error> {
 
 fn line(text: &str) -> Result<(), Error> {
     output::print(&format!("   {text}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// `output()` closes a piped stdin before it waits: the child reads EOF, as with
+    /// /dev/null, without needing /dev (absent in an empty root).
+    #[test]
+    fn a_piped_stdin_reads_as_empty_and_does_not_hang() {
+        let out = std::process::Command::new("sh")
+            .args(["-c", "cat; echo done"])
+            .stdin(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
+    }
+
+    #[test]
+    fn find_in_path_finds_only_executable_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(b.join("sh")).unwrap(); // a directory named sh does not count
+        std::fs::write(a.join("sh"), "").unwrap();
+        let path = std::env::join_paths([&b, &a]).unwrap();
+        assert_eq!(find_in_path(Some(&path), "sh"), None, "not executable yet");
+        std::fs::set_permissions(a.join("sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(find_in_path(Some(&path), "sh"), Some(a.join("sh")));
+        assert_eq!(find_in_path(Some(std::ffi::OsStr::new("")), "sh"), None);
+    }
 }

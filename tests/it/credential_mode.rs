@@ -606,15 +606,26 @@ fn help_shows_examples_and_the_exit_codes() {
 }
 
 #[test]
-fn version_prints_the_version() {
+fn version_prints_the_version_and_the_target() {
     let env = TestEnv::new();
     let out = env.run(&["--version"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with(&format!("aws-ci-creds {}", env!("CARGO_PKG_VERSION"))),
+        text.starts_with(&format!("aws-ci-creds {} (", env!("CARGO_PKG_VERSION"))),
         "{text}"
     );
+    // The triple a binary was built for: what a user needs when the wrong download fails.
+    // build.rs sets it from Cargo's TARGET; the commit, when known, comes before it.
+    assert!(
+        text.trim_end()
+            .ends_with(&format!(" {})", env!("AWS_CI_CREDS_TARGET")))
+            || text
+                .trim_end()
+                .ends_with(&format!("({})", env!("AWS_CI_CREDS_TARGET"))),
+        "{text}"
+    );
+    assert!(env!("AWS_CI_CREDS_TARGET").contains("-linux-") || cfg!(not(target_os = "linux")));
 }
 
 /// An audience the IAM OIDC provider does not list: STS refuses, and the fix names where this

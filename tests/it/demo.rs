@@ -27,3 +27,44 @@ fn demo_runs_the_whole_flow_through_a_real_sdk_and_shows_no_secret() {
         "an access key id was printed:\n{text}"
     );
 }
+
+/// An image without a shell or a temp dir (`scratch`, distroless-static, an empty root): the
+/// SDKs cannot run credential_process through `sh -c`, so the demo runs the command itself and
+/// keeps its files under the working directory, and says so; it still passes and cleans up.
+#[test]
+fn demo_passes_without_a_shell_or_a_temp_dir() {
+    let mut env = TestEnv::new();
+    let no_sh = env.path("empty-path");
+    std::fs::create_dir_all(&no_sh).unwrap();
+    let work = env.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let no_tmp = env.path("no-such-tmp");
+    env.set("PATH", no_sh.to_str().unwrap())
+        .set("TMPDIR", no_tmp.to_str().unwrap());
+    let out = env.cmd().arg("demo").current_dir(&work).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(text.contains("No `sh` on PATH"), "{text}");
+    assert!(
+        stderr(&out).contains("no temp directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        text.matches("caller   arn:aws:sts::123456789012:assumed-role/demo-deploy/gl-4242-9001")
+            .count(),
+        2,
+        "{text}"
+    );
+    assert!(
+        text.contains("calls so far: 1 (the second process read the cache)"),
+        "{text}"
+    );
+    assert!(text.contains("exit code 4"), "{text}");
+    assert!(!text.contains("eyJ") && !text.contains("ASIA"), "{text}");
+    assert_eq!(
+        std::fs::read_dir(&work).unwrap().count(),
+        0,
+        "the demo left files in the working directory"
+    );
+}
