@@ -181,21 +181,7 @@ async fn caller_identity(config_path: &Path, endpoint: &str) -> Result<(String, 
         .endpoint_url(endpoint)
         .credentials_provider(provider)
         .build();
-    let out = aws_sdk_sts::Client::from_conf(conf)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| Error::Internal {
-            message: Message::new(format!(
-                "demo: the SDK's GetCallerIdentity failed: {}",
-                aws_sdk_sts::error::DisplayErrorContext(&e)
-            )),
-            cause: None,
-        })?;
-    Ok((
-        out.arn().unwrap_or_default().to_string(),
-        started.elapsed().as_millis(),
-    ))
+    whoami(conf, started).await
 }
 
 /// Runs the credential_process command line without a shell and calls GetCallerIdentity with
@@ -246,21 +232,7 @@ async fn direct_identity(
         .endpoint_url(endpoint)
         .credentials_provider(creds)
         .build();
-    let out = aws_sdk_sts::Client::from_conf(conf)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| Error::Internal {
-            message: Message::new(format!(
-                "demo: the SDK's GetCallerIdentity failed: {}",
-                aws_sdk_sts::error::DisplayErrorContext(&e)
-            )),
-            cause: None,
-        })?;
-    Ok((
-        out.arn().unwrap_or_default().to_string(),
-        started.elapsed().as_millis(),
-    ))
+    whoami(conf, started).await
 }
 
 /// The demo's files go in a fresh temp dir; in an image with no temp dir at all (an empty
@@ -357,4 +329,24 @@ mod tests {
         assert_eq!(find_in_path(Some(&path), "sh"), Some(a.join("sh")));
         assert_eq!(find_in_path(Some(std::ffi::OsStr::new("")), "sh"), None);
     }
+}
+
+/// GetCallerIdentity through the SDK client `conf` describes: the assumed role's ARN and the
+/// milliseconds since `started`.
+async fn whoami(conf: aws_sdk_sts::Config, started: Instant) -> Result<(String, u128), Error> {
+    let out = aws_sdk_sts::Client::from_conf(conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| Error::Internal {
+            message: Message::new(format!(
+                "demo: the SDK's GetCallerIdentity failed: {}",
+                aws_sdk_sts::error::DisplayErrorContext(&e)
+            )),
+            cause: None,
+        })?;
+    Ok((
+        out.arn().unwrap_or_default().to_string(),
+        started.elapsed().as_millis(),
+    ))
 }

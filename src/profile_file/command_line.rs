@@ -127,7 +127,10 @@ impl Reader {
     /// be predicted (shell syntax beyond quoting).
     pub fn argv(self, value: &str) -> Result<Vec<String>, String> {
         match self {
-            Reader::Botocore => shlex_split(value.trim()),
+            // botocore's `shlex.split`: the splitter `--token-command` already uses.
+            Reader::Botocore => {
+                crate::source::command::split(value.trim()).map_err(|e| e.to_string())
+            }
             Reader::GoV2 => sh_words(&go_v2_value(value)),
             Reader::RustJs => sh_words(super::without_comment(value)),
         }
@@ -143,67 +146,6 @@ pub fn go_v2_value(value: &str) -> String {
         _ => v,
     };
     v.replace("\\\"", "\"").replace("\\'", "'")
-}
-
-/// Python's `shlex.split(s)` (POSIX mode, no comments).
-fn shlex_split(s: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
-                        None => return Err("no closing quotation".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\')) => cur.push(c),
-                            Some(c) => {
-                                cur.push('\\');
-                                cur.push(c);
-                            }
-                            None => return Err("no closing quotation".into()),
-                        },
-                        Some(c) => cur.push(c),
-                        None => return Err("no closing quotation".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some(c) => cur.push(c),
-                    None => return Err("no escaped character".into()),
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
 }
 
 /// The words `sh -c` runs for a simple command of quoted and plain words. Anything a shell would
