@@ -299,6 +299,26 @@ fn line(text: &str) -> Result<(), Error> {
     output::print(&format!("   {text}"))
 }
 
+/// GetCallerIdentity through the SDK client `conf` describes: the assumed role's ARN and the
+/// milliseconds since `started`.
+async fn whoami(conf: aws_sdk_sts::Config, started: Instant) -> Result<(String, u128), Error> {
+    let out = aws_sdk_sts::Client::from_conf(conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| Error::Internal {
+            message: Message::new(format!(
+                "demo: the SDK's GetCallerIdentity failed: {}",
+                aws_sdk_sts::error::DisplayErrorContext(&e)
+            )),
+            cause: None,
+        })?;
+    Ok((
+        out.arn().unwrap_or_default().to_string(),
+        started.elapsed().as_millis(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,24 +349,4 @@ mod tests {
         assert_eq!(find_in_path(Some(&path), "sh"), Some(a.join("sh")));
         assert_eq!(find_in_path(Some(std::ffi::OsStr::new("")), "sh"), None);
     }
-}
-
-/// GetCallerIdentity through the SDK client `conf` describes: the assumed role's ARN and the
-/// milliseconds since `started`.
-async fn whoami(conf: aws_sdk_sts::Config, started: Instant) -> Result<(String, u128), Error> {
-    let out = aws_sdk_sts::Client::from_conf(conf)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| Error::Internal {
-            message: Message::new(format!(
-                "demo: the SDK's GetCallerIdentity failed: {}",
-                aws_sdk_sts::error::DisplayErrorContext(&e)
-            )),
-            cause: None,
-        })?;
-    Ok((
-        out.arn().unwrap_or_default().to_string(),
-        started.elapsed().as_millis(),
-    ))
 }
