@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::cli::{CacheOptions, CredentialArgs};
 use crate::env::Env;
 use crate::error::Error;
+use crate::net::endpoint::StsEndpoint;
 use crate::source::SourceKind;
 
 /// Names of the environment variables behind the settings.
@@ -204,7 +205,8 @@ pub struct Config {
     pub session_name: Option<Setting<String>>,
     pub duration_seconds: Setting<u32>,
     pub region: Setting<String>,
-    pub sts_endpoint: Setting<String>,
+    /// The rules' inputs or the named URL; [`Config::sts_endpoint_url`] gives the URL.
+    pub sts_endpoint: Setting<StsEndpoint>,
     /// A PEM bundle that replaces the default roots for STS (`AWS_CA_BUNDLE`, profile `ca_bundle`).
     pub ca_bundle: Option<Setting<PathBuf>>,
     pub policy: Option<Setting<String>>,
@@ -511,7 +513,8 @@ impl Config {
                         "use a URL such as https://sts.eu-west-1.amazonaws.com",
                     )
                 })?;
-                Setting::new(s.value.trim_end_matches('/').to_string(), s.origin)
+                let url = s.value.trim_end_matches('/').to_string();
+                Setting::new(StsEndpoint::Explicit(url), s.origin)
             }
             None => crate::net::endpoint::derived(&region, env, &profile)?,
         };
@@ -624,6 +627,12 @@ impl Config {
         })
     }
 
+    /// The STS endpoint URL. Runs the SDK endpoint rules unless one was named, so it is for
+    /// the miss path, doctor and `-v`, never a cache hit.
+    pub fn sts_endpoint_url(&self) -> Result<String, Error> {
+        crate::net::endpoint::url(&self.sts_endpoint, &self.region)
+    }
+
     /// The role, or the error that says how to name one.
     pub fn require_role(&self) -> Result<&RoleArn, Error> {
         self.role_arn.as_ref().map(|s| &s.value).ok_or_else(|| {
@@ -676,11 +685,15 @@ impl Config {
             &self.duration_seconds.origin,
         );
         line("region", &self.region.value, &self.region.origin);
-        line(
-            "sts-endpoint",
-            &self.sts_endpoint.value,
-            &self.sts_endpoint.origin,
-        );
+        // `-v` is worth a rule run: it shows the URL a miss would call.
+        match self.sts_endpoint_url() {
+            Ok(url) => line("sts-endpoint", &url, &self.sts_endpoint.origin),
+            Err(e) => line(
+                "sts-endpoint",
+                &format!("(none: {})", e.message().what),
+                &self.sts_endpoint.origin,
+            ),
+        }
         if let Some(b) = &self.ca_bundle {
             line("ca-bundle (STS)", &b.value.display(), &b.origin);
         }
@@ -849,7 +862,7 @@ mod tests {
         assert_eq!(cfg.duration_seconds.value, 3600);
         assert_eq!(cfg.region.value, "us-east-1");
         assert_eq!(
-            cfg.sts_endpoint.value,
+            cfg.sts_endpoint_url().unwrap(),
             "https://sts.us-east-1.amazonaws.com"
         );
         assert_eq!(cfg.timeout.value, Duration::from_secs(30));
@@ -925,7 +938,7 @@ mod tests {
             (vars::REGION, "eu-west-1"),
         ];
         assert_eq!(
-            resolve(args(), &env).unwrap().sts_endpoint.value,
+            resolve(args(), &env).unwrap().sts_endpoint_url().unwrap(),
             "http://127.0.0.1:1"
         );
         let env2 = [
@@ -933,11 +946,11 @@ mod tests {
             (vars::ENDPOINT_STS, "http://127.0.0.1:2/"),
         ];
         let cfg = resolve(args(), &env2).unwrap();
-        assert_eq!(cfg.sts_endpoint.value, "http://127.0.0.1:2");
+        assert_eq!(cfg.sts_endpoint_url().unwrap(), "http://127.0.0.1:2");
         assert_eq!(cfg.sts_endpoint.origin, Origin::Env(vars::ENDPOINT_STS));
         let cfg = resolve(args(), &[(vars::DEFAULT_REGION, "cn-north-1")]).unwrap();
         assert_eq!(
-            cfg.sts_endpoint.value,
+            cfg.sts_endpoint_url().unwrap(),
             "https://sts.cn-north-1.amazonaws.com.cn"
         );
         let cfg = resolve(
@@ -946,7 +959,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            cfg.sts_endpoint.value,
+            cfg.sts_endpoint_url().unwrap(),
             "https://sts-fips.us-west-2.amazonaws.com"
         );
         assert!(
@@ -1094,7 +1107,7 @@ mod tests {
                 &[],
             )
             .unwrap_or_else(|e| panic!("{partition}: {e}"));
-            assert_eq!(cfg.sts_endpoint.value, endpoint, "{partition}");
+            assert_eq!(cfg.sts_endpoint_url().unwrap(), endpoint, "{partition}");
         }
         let e = resolve(role("arn:aws-moon:iam::123456789012:role/r"), &[]).unwrap_err();
         assert!(e.to_string().contains("aws-eusc"), "{e}");
@@ -1163,7 +1176,10 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(cfg.sts_endpoint.value, "https://sts-fips.us-east-2.api.aws");
+        assert_eq!(
+            cfg.sts_endpoint_url().unwrap(),
+            "https://sts-fips.us-east-2.api.aws"
+        );
         let origin = cfg.sts_endpoint.origin.to_string();
         assert!(
             origin.contains("FIPS from use_fips_endpoint in profile ci"),
@@ -1191,7 +1207,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            cfg.sts_endpoint.value,
+            cfg.sts_endpoint_url().unwrap(),
             "https://sts.us-east-2.amazonaws.com"
         );
         assert_eq!(cfg.ca_bundle.unwrap().origin, Origin::Env(vars::CA_BUNDLE));
@@ -1211,6 +1227,6 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(cfg.sts_endpoint.value, "http://127.0.0.1:9");
+        assert_eq!(cfg.sts_endpoint_url().unwrap(), "http://127.0.0.1:9");
     }
 }

@@ -8,7 +8,8 @@
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the parts or their encoding change.
-const KEY_DOMAIN: &[u8] = b"aws-ci-creds cache key v1";
+/// v2: the STS endpoint is its rules' inputs (or the named URL), not the resolved URL.
+const KEY_DOMAIN: &[u8] = b"aws-ci-creds cache key v2";
 
 /// Everything a cached session depends on. Two runs share an entry only when all parts are equal.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +21,8 @@ pub struct KeyParts<'a> {
     pub policy: Option<&'a str>,
     /// Managed session policy ARNs, in the order they are passed to STS.
     pub policy_arns: &'a [String],
+    /// `StsEndpoint::cache_part`: the named URL, or the region and variants the SDK endpoint
+    /// rules would resolve (so a hit runs no rules).
     pub sts_endpoint: &'a str,
     pub region: &'a str,
     /// The ID token's `iss`, `sub` and `aud` claims.
@@ -106,7 +109,7 @@ mod tests {
             duration_seconds: 3600,
             policy: None,
             policy_arns: arns,
-            sts_endpoint: "https://sts.eu-west-1.amazonaws.com",
+            sts_endpoint: "rules:eu-west-1:fips=0:dualstack=0",
             region: "eu-west-1",
             issuer: "https://gitlab.example.com",
             subject: "project_path:group/app:ref_type:branch:ref:main",
@@ -197,7 +200,7 @@ mod tests {
             (
                 "sts_endpoint",
                 KeyParts {
-                    sts_endpoint: "https://sts.amazonaws.com",
+                    sts_endpoint: "url:https://sts.amazonaws.com",
                     ..b
                 },
             ),

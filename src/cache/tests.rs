@@ -34,7 +34,7 @@ fn key(job: &str) -> CacheKey {
         duration_seconds: 3600,
         policy: None,
         policy_arns: &arns,
-        sts_endpoint: "https://sts.eu-west-1.amazonaws.com",
+        sts_endpoint: "rules:eu-west-1:fips=0:dualstack=0",
         region: "eu-west-1",
         issuer: "https://gitlab.example.com",
         subject: "project_path:group/app:ref_type:branch:ref:main",

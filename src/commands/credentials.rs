@@ -29,7 +29,8 @@ pub struct Prepared {
     pub token: Option<Token>,
     /// Identifies the job's token in the cache key.
     pub job: String,
-    pub request: AssumeRequest,
+    pub role: crate::config::RoleArn,
+    pub session_name: String,
 }
 
 impl Prepared {
@@ -123,29 +124,23 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
             )));
         }
     }
-    let request = assume_request(
-        ctx,
-        cfg,
-        role,
-        source.as_ref(),
-        token.as_ref().map(|t| &t.claims),
-    );
+    let session_name = session_name(ctx, cfg, source.as_ref(), token.as_ref().map(|t| &t.claims));
     Ok(Prepared {
         source,
         token,
         job,
-        request,
+        role,
+        session_name,
     })
 }
 
-/// The `AssumeRoleWithWebIdentity` request for this role and job (session name from the job).
-pub fn assume_request(
+/// The session name: the flag, else from the job.
+pub fn session_name(
     ctx: &Ctx,
     cfg: &Config,
-    role: crate::config::RoleArn,
     source: &dyn TokenSource,
     claims: Option<&Claims>,
-) -> AssumeRequest {
+) -> String {
     let session_name = match &cfg.session_name {
         Some(s) => s.value.clone(),
         None => source
@@ -154,15 +149,25 @@ pub fn assume_request(
             .unwrap_or_else(|| source::fallback_session_name(claims, ctx.clock.now())),
     };
     ctx.diag.info(format!("session name: {session_name}"));
-    AssumeRequest {
+    session_name
+}
+
+/// The `AssumeRoleWithWebIdentity` request for this role and session. Runs the SDK endpoint
+/// rules (unless an endpoint was named), so only the miss path and doctor build one.
+pub fn assume_request(
+    cfg: &Config,
+    role: crate::config::RoleArn,
+    session_name: String,
+) -> Result<AssumeRequest, Error> {
+    Ok(AssumeRequest {
         role,
         session_name,
         duration_seconds: cfg.duration_seconds.value,
         policy: cfg.policy.as_ref().map(|p| p.value.clone()),
         policy_arns: cfg.policy_arns.clone(),
-        endpoint: cfg.sts_endpoint.value.clone(),
+        endpoint: cfg.sts_endpoint_url()?,
         region: cfg.region.value.clone(),
-    }
+    })
 }
 
 /// A token from a source that mints them on request (GitHub), within `--timeout`. Network.
@@ -259,14 +264,17 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
         }
     }
 
-    let exchanged = exchange(
-        ctx,
-        cfg,
-        prepared.source.as_ref(),
-        prepared.token,
-        &prepared.request,
-        started,
-    );
+    let exchanged = assume_request(cfg, prepared.role.clone(), prepared.session_name.clone())
+        .and_then(|request| {
+            exchange(
+                ctx,
+                cfg,
+                prepared.source.as_ref(),
+                prepared.token,
+                &request,
+                started,
+            )
+        });
     let (creds, token) = match (exchanged, stale) {
         (Ok(done), _) => done,
         // STS could not be reached, but the cached credentials are still valid: better a
@@ -288,8 +296,8 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
         let claims = &token.claims;
         let entry = Entry {
             meta: EntryMeta {
-                role_arn: prepared.request.role.arn.clone(),
-                session_name: prepared.request.session_name.clone(),
+                role_arn: prepared.role.arn.clone(),
+                session_name: prepared.session_name.clone(),
                 issuer: claims.iss.clone().unwrap_or_default(),
                 subject: claims.sub.clone().unwrap_or_default(),
                 audience: claims.aud_display(),
@@ -340,7 +348,8 @@ fn open_cache(ctx: &Ctx, cfg: &Config) -> Option<Cache> {
     selected.cache
 }
 
-/// The cache key: everything that changes which credentials STS would return.
+/// The cache key: everything that changes which credentials STS would return. The endpoint
+/// enters as the rules' inputs, so a hit runs no endpoint rules.
 fn cache_key(cfg: &Config, prepared: &Prepared) -> CacheKey {
     let claims = prepared.claims();
     let issuer = claims.and_then(|c| c.iss.as_deref()).unwrap_or("");
@@ -349,15 +358,14 @@ fn cache_key(cfg: &Config, prepared: &Prepared) -> CacheKey {
         Some(c) => c.aud.join(","),
         None => cfg.audience.value.clone(),
     };
-    let r = &prepared.request;
     CacheKey::derive(&KeyParts {
-        role_arn: &r.role.arn,
-        session_name: &r.session_name,
-        duration_seconds: r.duration_seconds,
-        policy: r.policy.as_deref(),
-        policy_arns: &r.policy_arns,
-        sts_endpoint: &r.endpoint,
-        region: &r.region,
+        role_arn: &prepared.role.arn,
+        session_name: &prepared.session_name,
+        duration_seconds: cfg.duration_seconds.value,
+        policy: cfg.policy.as_ref().map(|p| p.value.as_str()),
+        policy_arns: &cfg.policy_arns,
+        sts_endpoint: &cfg.sts_endpoint.value.cache_part(),
+        region: &cfg.region.value,
         issuer,
         subject,
         audience: &audience,
@@ -463,4 +471,171 @@ pub fn exchange(
     });
     finish(runtime);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::CredentialArgs;
+    use crate::env::Env;
+    use crate::net::endpoint::RULE_RUNS;
+    use crate::secret::Secret;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap()
+    }
+
+    /// A job whose token is a file and whose cache is `dir`; no endpoint named unless `env` does.
+    fn job(dir: &std::path::Path, env: &[(&str, &str)]) -> (Ctx, Config) {
+        let exp = now().timestamp() + 3600;
+        let part = |json: String| URL_SAFE_NO_PAD.encode(json);
+        let token = format!(
+            "{}.{}.sig",
+            part(r#"{"alg":"RS256"}"#.into()),
+            part(format!(
+                r#"{{"iss":"https://gitlab.example.com","sub":"project_path:g/app","aud":"sts.amazonaws.com","exp":{exp}}}"#
+            ))
+        );
+        let token_file = dir.join("token");
+        std::fs::write(&token_file, token).unwrap();
+        let mut args = CredentialArgs {
+            role_arn: Some(ROLE.into()),
+            token_file: Some(token_file),
+            ..CredentialArgs::default()
+        };
+        args.cache.cache_dir = Some(dir.join("cache"));
+        let env = Env::from_pairs(env.iter().copied());
+        let cfg = Config::resolve(&args, &env, 0).unwrap();
+        let ctx = Ctx {
+            env,
+            clock: Box::new(crate::clock::FixedClock(now())),
+            diag: crate::diag::Diag::default(),
+            paths: crate::context::Paths::default(),
+        };
+        (ctx, cfg)
+    }
+
+    fn key(env: &[(&str, &str)]) -> CacheKey {
+        let dir = tempfile::tempdir().unwrap();
+        let (ctx, cfg) = job(dir.path(), env);
+        cache_key(&cfg, &prepare(&ctx, &cfg).unwrap())
+    }
+
+    #[test]
+    fn the_key_changes_with_each_endpoint_input_and_only_with_them() {
+        let base = key(&[("AWS_REGION", "eu-west-1")]);
+        assert_eq!(base, key(&[("AWS_REGION", "eu-west-1")]));
+        assert_eq!(
+            base,
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_USE_FIPS_ENDPOINT", "false"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "false")
+            ]),
+            "an explicit `false` is the default"
+        );
+        let others = [
+            key(&[("AWS_REGION", "eu-west-2")]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+            ]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+            ]),
+            // Even the URL the rules would give: a named endpoint is its own identity.
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                (
+                    "AWS_ENDPOINT_URL_STS",
+                    "https://sts.eu-west-1.amazonaws.com",
+                ),
+            ]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9"),
+            ]),
+        ];
+        for (i, a) in others.iter().enumerate() {
+            assert_ne!(*a, base, "variant {i}");
+            for (j, b) in others.iter().enumerate().skip(i + 1) {
+                assert_ne!(a, b, "variants {i} and {j}");
+            }
+        }
+        // Named by AWS_ENDPOINT_URL, the same URL is the same endpoint (a trailing `/` too).
+        assert_eq!(
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+            ]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:9/")
+            ]),
+        );
+    }
+
+    #[test]
+    fn a_cache_hit_runs_no_endpoint_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_USE_FIPS_ENDPOINT", "true"),
+        ];
+        let before = RULE_RUNS.with(|n| n.get());
+        let (ctx, cfg) = job(dir.path(), &env);
+        let prepared = prepare(&ctx, &cfg).unwrap();
+        let key = cache_key(&cfg, &prepared);
+        let credentials = Credentials {
+            access_key_id: Secret::new("ASIACACHED".to_string()),
+            secret_access_key: Secret::new("cached-secret".to_string()),
+            session_token: Secret::new("cached-session".to_string()),
+            expiration: now() + chrono::Duration::hours(1),
+            assumed_role_arn: "arn:aws:sts::123456789012:assumed-role/deploy/s".into(),
+        };
+        let entry = Entry {
+            meta: EntryMeta {
+                role_arn: ROLE.into(),
+                session_name: prepared.session_name.clone(),
+                issuer: "https://gitlab.example.com".into(),
+                subject: "project_path:g/app".into(),
+                audience: "sts.amazonaws.com".into(),
+                source: "file".into(),
+                created: now(),
+            },
+            credentials,
+        };
+        Cache::open(&dir.path().join("cache"))
+            .unwrap()
+            .store(&key, &entry)
+            .unwrap();
+
+        let got = obtain(&ctx, &cfg).unwrap();
+        assert_eq!(
+            got.access_key_id.expose(),
+            "ASIACACHED",
+            "served from the cache"
+        );
+        assert_eq!(
+            RULE_RUNS.with(|n| n.get()),
+            before,
+            "config, key and hit ran the endpoint rules"
+        );
+        // The counter counts: the miss path's URL comes from the rules.
+        assert_eq!(
+            cfg.sts_endpoint_url().unwrap(),
+            "https://sts-fips.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(RULE_RUNS.with(|n| n.get()), before + 1);
+    }
 }

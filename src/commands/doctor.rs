@@ -512,7 +512,14 @@ fn exchange_checks(
 ) -> Option<String> {
     let ctx = d.ctx;
     let claims = token.claims.clone();
-    let request = credentials::assume_request(ctx, cfg, role.clone(), source, Some(&claims));
+    let session_name = credentials::session_name(ctx, cfg, source, Some(&claims));
+    let request = match credentials::assume_request(cfg, role.clone(), session_name) {
+        Ok(request) => request,
+        Err(e) => {
+            d.fail_with("exchange", &e);
+            return None;
+        }
+    };
     let creds = match credentials::exchange(ctx, cfg, source, Some(token), &request, started) {
         Ok((creds, _)) => creds,
         Err(e) => {
@@ -534,7 +541,7 @@ fn exchange_checks(
             request.session_name
         ),
     );
-    match caller_identity(ctx, cfg, &creds) {
+    match caller_identity(ctx, cfg, &request.endpoint, &creds) {
         Ok(arn) => {
             d.add(
                 "caller_identity",
@@ -550,7 +557,7 @@ fn exchange_checks(
             );
             check.details.push(format!(
                 "the credentials were issued but {} did not accept them; check --sts-endpoint and --region",
-                cfg.sts_endpoint.value
+                request.endpoint
             ));
         }
     }
@@ -558,7 +565,12 @@ fn exchange_checks(
 }
 
 /// STS `GetCallerIdentity`, signed (SigV4) with the new credentials, at the same endpoint.
-fn caller_identity(ctx: &Ctx, cfg: &Config, creds: &Credentials) -> Result<String, String> {
+fn caller_identity(
+    ctx: &Ctx,
+    cfg: &Config,
+    endpoint: &str,
+    creds: &Credentials,
+) -> Result<String, String> {
     use aws_sdk_sts::config::{BehaviorVersion, Region, retry::RetryConfig};
     use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
     let static_creds = aws_sdk_sts::config::Credentials::new(
@@ -575,7 +587,7 @@ fn caller_identity(ctx: &Ctx, cfg: &Config, creds: &Credentials) -> Result<Strin
     let config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(cfg.region.value.clone()))
-        .endpoint_url(&cfg.sts_endpoint.value)
+        .endpoint_url(endpoint)
         .http_client(http)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .credentials_provider(static_creds)
@@ -595,7 +607,7 @@ fn caller_identity(ctx: &Ctx, cfg: &Config, creds: &Credentials) -> Result<Strin
                 e.err().message().unwrap_or("")
             )),
             Ok(Err(SdkError::DispatchFailure(_) | SdkError::TimeoutError(_))) => {
-                Err(format!("could not reach {}", cfg.sts_endpoint.value))
+                Err(format!("could not reach {endpoint}"))
             }
             Ok(Err(_)) => Err("STS's answer could not be read".into()),
         }

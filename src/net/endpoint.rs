@@ -1,8 +1,10 @@
 //! The STS endpoint of a region, from aws-sdk-sts's own endpoint rules, so every partition and
 //! variant (FIPS, dual-stack) is what the SDKs would call.
 //!
-//! This runs on the cache-hit path (the endpoint is part of the cache key): the resolver's
-//! future is ready at once and is polled here without a runtime; no SDK client is built.
+//! Config keeps the rules' inputs ([`StsEndpoint`]), not their answer: the cache key is made
+//! of the inputs, so a cache hit never runs the rules (their first run in a process sets up the
+//! partitions table, ~0.2 ms, a large part of a hit). The rules run on a miss, in doctor and
+//! for `-v`; their future is ready at once and is polled here without a runtime.
 
 use std::task::{Context, Poll, Waker};
 
@@ -13,32 +15,65 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::profile::{ProfileSettings, parse_bool};
 
-/// The endpoint when none is named: the SDK rules for the region and the FIPS/dual-stack
-/// variants from the environment, else from the active profile.
+/// Where STS is: a URL the user named, or what the SDK rules give for a region and variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StsEndpoint {
+    /// `--sts-endpoint`, `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL` (no trailing `/`).
+    Explicit(String),
+    /// The SDK endpoint rules for these inputs, run only when the URL is needed.
+    Rules { region: String, variant: Variant },
+}
+
+impl StsEndpoint {
+    /// What identifies this endpoint in the cache key: the inputs that decide the rules'
+    /// answer, so the key needs no rule run. Region names hold no `:`, so the two forms and
+    /// their fields cannot run into each other.
+    pub fn cache_part(&self) -> String {
+        match self {
+            StsEndpoint::Explicit(url) => format!("url:{url}"),
+            StsEndpoint::Rules { region, variant } => format!(
+                "rules:{region}:fips={}:dualstack={}",
+                u8::from(variant.fips),
+                u8::from(variant.dual_stack)
+            ),
+        }
+    }
+}
+
+/// The endpoint URL, running the SDK rules when none was named. `endpoint.origin` says which
+/// inputs asked for the variant, for the error when the rules have no endpoint for them.
+pub fn url(endpoint: &Setting<StsEndpoint>, region: &Setting<String>) -> Result<String, Error> {
+    let (rules_region, variant) = match &endpoint.value {
+        StsEndpoint::Explicit(url) => return Ok(url.clone()),
+        StsEndpoint::Rules { region, variant } => (region, *variant),
+    };
+    sts_endpoint(rules_region, variant).map_err(|why| {
+        let asked = match (variant.fips, variant.dual_stack) {
+            (true, true) => " with FIPS and dual-stack",
+            (true, false) => " with FIPS",
+            (false, true) => " with dual-stack",
+            (false, false) => "",
+        };
+        Error::usage(
+            format!(
+                "no STS endpoint for region {} ({}){asked} ({}): {why}",
+                region.value, region.origin, endpoint.origin
+            ),
+            "choose a region where this variant exists, unset the variant, or name the endpoint with AWS_ENDPOINT_URL_STS",
+        )
+    })
+}
+
+/// The endpoint when none is named: the SDK rules' inputs, the region and the FIPS/dual-stack
+/// variants from the environment, else from the active profile. Runs no rules.
 pub fn derived(
     region: &Setting<String>,
     env: &Env,
     profile: &ProfileSettings,
-) -> Result<Setting<String>, Error> {
+) -> Result<Setting<StsEndpoint>, Error> {
     let (fips, fips_from) = flag(env, profile, vars::USE_FIPS, "use_fips_endpoint")?;
     let (dual_stack, dual_from) =
         flag(env, profile, vars::USE_DUALSTACK, "use_dualstack_endpoint")?;
-    let url = sts_endpoint(&region.value, Variant { fips, dual_stack }).map_err(|why| {
-        let mut asked = String::new();
-        if fips {
-            asked.push_str(&format!(" with FIPS ({fips_from})"));
-        }
-        if dual_stack {
-            asked.push_str(&format!(" with dual-stack ({dual_from})"));
-        }
-        Error::usage(
-            format!(
-                "no STS endpoint for region {} ({}){asked}: {why}",
-                region.value, region.origin
-            ),
-            "choose a region where this variant exists, unset the variant, or name the endpoint with AWS_ENDPOINT_URL_STS",
-        )
-    })?;
     let mut how = format!("SDK endpoint rules for {}", region.value);
     if fips {
         how.push_str(&format!(", FIPS from {fips_from}"));
@@ -46,7 +81,11 @@ pub fn derived(
     if dual_stack {
         how.push_str(&format!(", dual-stack from {dual_from}"));
     }
-    Ok(Setting::new(url, Origin::Derived(how)))
+    let endpoint = StsEndpoint::Rules {
+        region: region.value.clone(),
+        variant: Variant { fips, dual_stack },
+    };
+    Ok(Setting::new(endpoint, Origin::Derived(how)))
 }
 
 /// A variant switch: the variable, else the profile key, else off; and where it came from.
@@ -101,6 +140,8 @@ pub struct Variant {
 /// The STS endpoint URL for `region`, or why the rules have none (e.g. FIPS where the
 /// partition has no FIPS endpoint).
 pub fn sts_endpoint(region: &str, variant: Variant) -> Result<String, String> {
+    #[cfg(test)]
+    RULE_RUNS.with(|n| n.set(n.get() + 1));
     let params = Params::builder()
         .region(region)
         .use_fips(variant.fips)
@@ -119,6 +160,12 @@ pub fn sts_endpoint(region: &str, variant: Variant) -> Result<String, String> {
         Poll::Ready(Err(e)) => Err(e.to_string()),
         Poll::Pending => Err("the endpoint rules did not answer at once".into()),
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How often this thread ran the endpoint rules: tests prove a cache hit runs none.
+    pub static RULE_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The partition a region belongs to, by the regular expressions of the SDK's partitions
@@ -312,5 +359,35 @@ mod tests {
         for p in PARTITIONS {
             assert_eq!(region_partition(default_region(p)), Some(p), "{p}");
         }
+    }
+
+    #[test]
+    fn a_named_endpoint_runs_no_rules_and_a_missing_variant_is_a_usage_error() {
+        // Not a host label: the rules have no endpoint for it.
+        let region = Setting::new("-x".to_string(), Origin::Env(vars::REGION));
+        let before = RULE_RUNS.with(|n| n.get());
+        let named = Setting::new(
+            StsEndpoint::Explicit("http://127.0.0.1:9".into()),
+            Origin::Env(vars::ENDPOINT_STS),
+        );
+        assert_eq!(url(&named, &region).unwrap(), "http://127.0.0.1:9");
+        assert_eq!(RULE_RUNS.with(|n| n.get()), before);
+
+        let rules = Setting::new(
+            StsEndpoint::Rules {
+                region: region.value.clone(),
+                variant: DUAL,
+            },
+            Origin::Derived("SDK endpoint rules for -x, dual-stack from env X".into()),
+        );
+        let e = url(&rules, &region).unwrap_err();
+        assert_eq!(e.exit_code(), crate::exit_code::ExitCode::Usage);
+        let text = e.to_string();
+        assert!(
+            text.contains("no STS endpoint for region -x (env AWS_REGION) with dual-stack")
+                && text.contains("dual-stack from env X")
+                && text.contains("AWS_ENDPOINT_URL_STS"),
+            "{text}"
+        );
     }
 }
