@@ -12,7 +12,7 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
         && cli.credentials != CredentialArgs::default()
     {
         // Credential options belong after the subcommand that takes them (`-v` may go anywhere).
-        let name = command_name(command);
+        let name = command.name();
         return Err(Error::usage(
             format!("credential options were given before the subcommand `{name}`"),
             format!("put them after it: aws-ci-creds {name} [OPTIONS]"),
@@ -34,20 +34,6 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
         Some(Command::Export(args)) => commands::export::run(ctx, &args, cli.verbose),
         Some(Command::Completions(args)) => commands::completions::run(ctx, &args),
     }
-}
-
-/// The subcommand's name as typed.
-fn command_name(command: &Command) -> String {
-    let debug = format!("{command:?}");
-    let variant = debug.split(['(', ' ', '{']).next().unwrap_or_default();
-    let mut name = String::new();
-    for (i, c) in variant.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            name.push('-');
-        }
-        name.push(c.to_ascii_lowercase());
-    }
-    name
 }
 
 #[cfg(test)]

@@ -370,6 +370,23 @@ pub enum CacheAction {
     },
 }
 
+impl Command {
+    /// The subcommand's name as typed (clap's kebab-case of the variant; a test holds them equal).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Cache(_) => "cache",
+            Command::Demo => "demo",
+            Command::Doctor(_) => "doctor",
+            Command::TrustPolicy(_) => "trust-policy",
+            Command::Setup(_) => "setup",
+            Command::Exec(_) => "exec",
+            Command::Serve(_) => "serve",
+            Command::Export(_) => "export",
+            Command::Completions(_) => "completions",
+        }
+    }
+}
+
 impl Cli {
     /// Parses these arguments (the first is the program name); clap prints help and errors itself.
     pub fn parse_from_args(args: impl IntoIterator<Item = OsString>) -> Cli {
@@ -388,6 +405,35 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_names_itself_as_clap_spells_it() {
+        use clap::Parser;
+        let typed: &[&[&str]] = &[
+            &["cache", "path"],
+            &["demo"],
+            &["doctor"],
+            &["trust-policy"],
+            &["setup", "--profile", "ci"],
+            &["exec", "--", "true"],
+            &["serve"],
+            &["export"],
+            &["completions", "bash"],
+        ];
+        let cmd = command();
+        let clap_names: std::collections::BTreeSet<&str> =
+            cmd.get_subcommands().map(|c| c.get_name()).collect();
+        let ours: std::collections::BTreeSet<&str> = typed.iter().map(|t| t[0]).collect();
+        assert_eq!(
+            clap_names, ours,
+            "a subcommand was added: add it to this table"
+        );
+        for words in typed {
+            let argv = std::iter::once("aws-ci-creds").chain(words.iter().copied());
+            let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{words:?}: {e}"));
+            assert_eq!(cli.command.expect("a subcommand").name(), words[0]);
+        }
     }
 
     #[test]
