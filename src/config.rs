@@ -12,57 +12,11 @@ use crate::cli::{CacheOptions, CredentialArgs};
 use crate::env::Env;
 use crate::error::Error;
 use crate::net::endpoint::StsEndpoint;
-use crate::source::SourceKind;
+use crate::source_kind::SourceKind;
 
-/// Names of the environment variables behind the settings.
-pub mod vars {
-    pub const ROLE_ARN: &str = "AWS_CI_CREDS_ROLE_ARN";
-    pub const AWS_ROLE_ARN: &str = "AWS_ROLE_ARN";
-    pub const TOKEN_FILE: &str = "AWS_CI_CREDS_TOKEN_FILE";
-    pub const AWS_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
-    pub const SOURCE: &str = "AWS_CI_CREDS_SOURCE";
-    pub const AUDIENCE: &str = "AWS_CI_CREDS_AUDIENCE";
-    pub const SESSION_NAME: &str = "AWS_CI_CREDS_SESSION_NAME";
-    pub const AWS_SESSION_NAME: &str = "AWS_ROLE_SESSION_NAME";
-    pub const DURATION: &str = "AWS_CI_CREDS_DURATION";
-    pub const REGION: &str = "AWS_REGION";
-    pub const DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
-    pub const ENDPOINT_STS: &str = "AWS_ENDPOINT_URL_STS";
-    pub const ENDPOINT: &str = "AWS_ENDPOINT_URL";
-    pub const USE_FIPS: &str = "AWS_USE_FIPS_ENDPOINT";
-    pub const USE_DUALSTACK: &str = "AWS_USE_DUALSTACK_ENDPOINT";
-    pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
-    pub const TIMEOUT: &str = "AWS_CI_CREDS_TIMEOUT";
-    pub const CACHE_DIR: &str = "AWS_CI_CREDS_CACHE_DIR";
-    pub const NO_CACHE: &str = "AWS_CI_CREDS_NO_CACHE";
-    pub const REFRESH_MARGIN: &str = "AWS_CI_CREDS_REFRESH_MARGIN";
-    pub const TOKEN_COMMAND: &str = "AWS_CI_CREDS_TOKEN_COMMAND";
-    pub const AZURE_SERVICE_CONNECTION: &str = "AWS_CI_CREDS_AZURE_SERVICE_CONNECTION";
-    pub const TFC_TAG: &str = "AWS_CI_CREDS_TFC_TAG";
-
-    /// The variables that hold text (everything but the paths, which need not be UTF-8).
-    pub const TEXT: [&str; 19] = [
-        ROLE_ARN,
-        AWS_ROLE_ARN,
-        SOURCE,
-        AUDIENCE,
-        SESSION_NAME,
-        AWS_SESSION_NAME,
-        DURATION,
-        REGION,
-        DEFAULT_REGION,
-        ENDPOINT_STS,
-        ENDPOINT,
-        USE_FIPS,
-        USE_DUALSTACK,
-        TIMEOUT,
-        NO_CACHE,
-        REFRESH_MARGIN,
-        TOKEN_COMMAND,
-        AZURE_SERVICE_CONNECTION,
-        TFC_TAG,
-    ];
-}
+// The leaf types every layer shares, re-exported so `config::Setting` etc. keep reading naturally.
+pub use crate::arn::RoleArn;
+pub use crate::setting::{Origin, Setting, clip, vars};
 
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 pub const DEFAULT_DURATION_SECONDS: u32 = 3600;
@@ -71,110 +25,6 @@ pub const MAX_DURATION_SECONDS: u32 = 43200;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// botocore's advisory refresh window: credentials with less left make it re-run the process.
 pub const DEFAULT_REFRESH_MARGIN_SECONDS: i64 = 15 * 60;
-
-/// Where a resolved value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Flag(&'static str),
-    Env(&'static str),
-    Default,
-    /// Worked out from something else (the job, the region), described.
-    Derived(String),
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::Flag(name) => write!(f, "flag {name}"),
-            Origin::Env(name) => write!(f, "env {name}"),
-            Origin::Default => f.write_str("default"),
-            Origin::Derived(how) => write!(f, "{how}"),
-        }
-    }
-}
-
-/// A value and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting<T> {
-    pub value: T,
-    pub origin: Origin,
-}
-
-impl<T> Setting<T> {
-    pub fn new(value: T, origin: Origin) -> Self {
-        Setting { value, origin }
-    }
-}
-
-/// A validated IAM role ARN.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleArn {
-    pub arn: String,
-    pub partition: String,
-    pub account_id: String,
-    pub name: String,
-}
-
-impl RoleArn {
-    /// Checks the shape STS will insist on, so a typo fails here, before any network call.
-    pub fn parse(raw: &str) -> Result<RoleArn, String> {
-        let parts: Vec<&str> = raw.splitn(6, ':').collect();
-        if parts.len() != 6 || parts[0] != "arn" {
-            return Err("is not an ARN (expected arn:aws:iam::123456789012:role/NAME)".into());
-        }
-        let (partition, service, region, account, resource) =
-            (parts[1], parts[2], parts[3], parts[4], parts[5]);
-        if !crate::net::endpoint::PARTITIONS.contains(&partition) {
-            return Err(format!(
-                "has partition `{}`; expected one of {}",
-                clip(partition),
-                crate::net::endpoint::PARTITIONS.join(", ")
-            ));
-        }
-        if service != "iam" || !region.is_empty() {
-            return Err(format!(
-                "is not an IAM role ARN (service `{}`); expected arn:{partition}:iam::ACCOUNT:role/NAME",
-                clip(service)
-            ));
-        }
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!(
-                "has account id `{}`; an account id is exactly 12 digits",
-                clip(account)
-            ));
-        }
-        let Some(path_and_name) = resource.strip_prefix("role/") else {
-            return Err(format!(
-                "names `{}`, not a role; expected role/NAME (an assumed-role or user ARN cannot be assumed)",
-                clip(resource)
-            ));
-        };
-        let name = path_and_name.rsplit('/').next().unwrap_or_default();
-        let name_ok = (1..=64).contains(&name.len())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-        if !name_ok {
-            return Err(format!(
-                "has role name `{}`; role names are 1 to 64 of A-Z a-z 0-9 + = , . @ _ -",
-                clip(name)
-            ));
-        }
-        let path_ok = path_and_name.len() <= 512
-            && path_and_name
-                .chars()
-                .all(|c| ('\u{21}'..='\u{7e}').contains(&c));
-        if !path_ok {
-            return Err("has a role path with characters IAM does not allow".into());
-        }
-        Ok(RoleArn {
-            arn: raw.to_string(),
-            partition: partition.to_string(),
-            account_id: account.to_string(),
-            name: name.to_string(),
-        })
-    }
-}
 
 /// Cache settings.
 #[derive(Debug, Clone)]
@@ -238,18 +88,6 @@ fn invalid(setting_origin: &Origin, value: &str, problem: &str, fix: &str) -> Er
         format!("{setting_origin} is `{}`, which {problem}", clip(value)),
         fix.to_string(),
     )
-}
-
-/// A value as an error message quotes it: whole when short, else its start and its length, so a
-/// 100 KiB argument does not become a 100 KiB error in the job log.
-pub fn clip(value: &str) -> String {
-    const KEEP: usize = 80;
-    let count = value.chars().count();
-    if count <= KEEP + 20 {
-        return value.to_string();
-    }
-    let start: String = value.chars().take(KEEP).collect();
-    format!("{start}… ({count} characters)")
 }
 
 impl Config {
@@ -343,7 +181,7 @@ impl Config {
             str::to_string,
         );
         if let Some(c) = &token_command
-            && let Err(problem) = crate::source::command::split(&c.value)
+            && let Err(problem) = crate::shlex::split(&c.value)
         {
             return Err(Error::usage(
                 format!("the command line from {} {problem}", c.origin),

@@ -6,6 +6,7 @@
 //! [`error::Error`]s with the exit codes of [`exit_code`]. See `docs/` for the user guide.
 
 pub mod app;
+pub mod arn;
 #[cfg(unix)] // the cache relies on file ownership, modes, O_NOFOLLOW and flock
 pub mod cache;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod emulator;
 pub mod env;
 pub mod error;
 pub mod exit_code;
+pub mod flow;
 pub mod jwt;
 pub mod net;
 pub mod output;
@@ -28,7 +30,10 @@ pub mod profile_file;
 pub mod secret;
 pub mod serve;
 pub mod session;
+pub mod setting;
+pub mod shlex;
 pub mod source;
+pub mod source_kind;
 pub mod sts;
 pub mod uid;
 pub mod vars;

@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use crate::cache;
 use crate::cli::DoctorArgs;
-use crate::commands::credentials;
 use crate::commands::trust_policy::{self, SubjectFormat};
 use crate::config::{Config, RoleArn, vars};
 use crate::context::Ctx;
@@ -22,6 +21,7 @@ use crate::credentials::Credentials;
 use crate::env::Env;
 use crate::error::Error;
 use crate::exit_code::ExitCode;
+use crate::flow;
 use crate::jwt::{Claims, Token};
 use crate::output;
 use crate::source::TokenSource;
@@ -311,7 +311,7 @@ fn profile_checks(d: &mut Doctor<'_>, flag: Option<&str>) {
 /// Source, token, audience and expiry. Returns the token when one was read.
 fn token_checks(d: &mut Doctor<'_>, cfg: &Config) -> Option<(Box<dyn TokenSource>, Token)> {
     let ctx = d.ctx;
-    let detected = match credentials::detect_token(ctx, cfg) {
+    let detected = match flow::detect_token(ctx, cfg) {
         Ok(det) => det,
         Err(e) => {
             d.fail_with("token", &e);
@@ -329,7 +329,7 @@ fn token_checks(d: &mut Doctor<'_>, cfg: &Config) -> Option<(Box<dyn TokenSource
     );
     let token = match detected.token {
         Some(t) => t,
-        None => match credentials::mint(ctx, cfg, detected.source.as_ref()) {
+        None => match flow::mint(ctx, cfg, detected.source.as_ref()) {
             Ok(t) => {
                 d.add(
                     "token",
@@ -512,15 +512,15 @@ fn exchange_checks(
 ) -> Option<String> {
     let ctx = d.ctx;
     let claims = token.claims.clone();
-    let session_name = credentials::session_name(ctx, cfg, source, Some(&claims));
-    let request = match credentials::assume_request(cfg, role.clone(), session_name) {
+    let session_name = flow::session_name(ctx, cfg, source, Some(&claims));
+    let request = match flow::assume_request(cfg, role.clone(), session_name) {
         Ok(request) => request,
         Err(e) => {
             d.fail_with("exchange", &e);
             return None;
         }
     };
-    let creds = match credentials::exchange(ctx, cfg, source, Some(token), &request, started) {
+    let creds = match flow::exchange(ctx, cfg, source, Some(token), &request, started) {
         Ok((creds, _)) => creds,
         Err(e) => {
             let denied = e.sts_code() == Some("AccessDenied");
@@ -593,7 +593,7 @@ fn caller_identity(
         .credentials_provider(static_creds)
         .build();
     let client = aws_sdk_sts::Client::from_conf(config);
-    let runtime = credentials::runtime().map_err(|e| e.to_string())?;
+    let runtime = flow::runtime().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         match tokio::time::timeout(cfg.timeout.value, client.get_caller_identity().send()).await {
             Err(_) => Err(format!(

@@ -20,11 +20,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::cli::ExecArgs;
-use crate::commands::credentials;
 use crate::config::{Config, Origin};
 use crate::context::Ctx;
 use crate::error::{Error, Message};
 use crate::exit_code::ExitCode;
+use crate::flow;
 use crate::serve;
 
 /// Variables the child must not inherit: a profile would loop back, stale keys would win.
@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, args: &ExecArgs, verbose: u8) -> Result<ExitCode, Error> {
     } else {
         None
     };
-    let creds = credentials::obtain(ctx, &cfg)?;
+    let creds = flow::obtain(ctx, &cfg)?;
 
     let mut cmd = std::process::Command::new(program);
     cmd.args(rest).env_clear();

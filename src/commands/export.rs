@@ -7,11 +7,11 @@
 //! do not refresh: stderr says when they expire and points at `exec --serve`.
 
 use crate::cli::{ExportArgs, ExportFormat};
-use crate::commands::credentials;
 use crate::config::{Config, Origin};
 use crate::context::Ctx;
 use crate::error::Error;
 use crate::exit_code::ExitCode;
+use crate::flow;
 use crate::output;
 use crate::vars::{self, Var};
 
@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: &ExportArgs, verbose: u8) -> Result<ExitCode, Error>
         ),
         _ => None,
     };
-    let creds = credentials::obtain(ctx, &cfg)?;
+    let creds = flow::obtain(ctx, &cfg)?;
     let expiration = creds
         .expiration
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

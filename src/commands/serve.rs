@@ -10,12 +10,12 @@
 use std::time::{Duration, Instant};
 
 use crate::cli::{ExportFormat, ServeArgs};
-use crate::commands::credentials;
 use crate::commands::exec::forward;
 use crate::config::{Config, parse_duration};
 use crate::context::Ctx;
 use crate::error::Error;
 use crate::exit_code::ExitCode;
+use crate::flow;
 use crate::output;
 use crate::serve::{self, Bound};
 use crate::vars::{self, Var};
@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, args: &ServeArgs, verbose: u8) -> Result<ExitCode, Error> 
     let cfg = Config::resolve(&args.credentials, &ctx.env, verbose)?;
     let lifetime = max_lifetime(args)?;
     let bound = Bound::bind(args.port.unwrap_or(0))?;
-    let creds = credentials::obtain(ctx, &cfg)?;
+    let creds = flow::obtain(ctx, &cfg)?;
     let vars = vec![
         Var {
             name: serve::URI_VAR,

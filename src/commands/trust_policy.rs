@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{Scope, TrustPolicyArgs};
-use crate::commands::credentials;
 use crate::config::{Config, Origin};
 use crate::context::Ctx;
 use crate::error::Error;
 use crate::exit_code::ExitCode;
+use crate::flow;
 use crate::output;
 use crate::sts::issuer_key;
 
@@ -60,10 +60,10 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, E
     let (issuer, subject, token_aud, claims) = match (&args.issuer, &args.subject) {
         (Some(iss), Some(sub)) => (iss.clone(), sub.clone(), Vec::new(), None),
         _ => {
-            let detected = credentials::detect_token(ctx, &cfg)?;
+            let detected = flow::detect_token(ctx, &cfg)?;
             let token = match detected.token {
                 Some(t) => t,
-                None => credentials::mint(ctx, &cfg, detected.source.as_ref())?,
+                None => flow::mint(ctx, &cfg, detected.source.as_ref())?,
             };
             let c = token.claims;
             let iss = match (&args.issuer, c.iss.clone()) {

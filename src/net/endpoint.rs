@@ -10,10 +10,11 @@ use std::task::{Context, Poll, Waker};
 
 use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 
-use crate::config::{Origin, RoleArn, Setting, clip, vars};
+use crate::arn::RoleArn;
 use crate::env::Env;
 use crate::error::Error;
 use crate::profile::{ProfileSettings, parse_bool};
+use crate::setting::{Origin, Setting, clip, vars};
 
 /// Where STS is: a URL the user named, or what the SDK rules give for a region and variant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,17 +237,7 @@ pub fn default_region(partition: &str) -> &'static str {
     }
 }
 
-/// Every partition a role ARN may name.
-pub const PARTITIONS: [&str; 8] = [
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-];
+pub use crate::arn::PARTITIONS;
 
 #[cfg(test)]
 mod tests {

@@ -10,9 +10,9 @@ pub mod tls;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::Setting;
 use crate::env::Env;
 use crate::error::Error;
+use crate::setting::Setting;
 
 pub use client::{CertificateError, Connector, SdkHttpClient};
 pub use proxy::{ProxyRules, Route};

@@ -284,7 +284,7 @@ fn parse_proxy(
         Error::usage(
             format!(
                 "{origin} is `{}`, which {problem}",
-                crate::config::clip(&without_userinfo(raw))
+                crate::setting::clip(&without_userinfo(raw))
             ),
             format!(
                 "set {origin} to the proxy's URL, e.g. http://proxy.example.com:3128 (credentials as http://USER:PASSWORD@host:port), or unset it"

@@ -12,9 +12,9 @@ use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::config::{Origin, Setting};
 use crate::env::Env;
 use crate::error::Error;
+use crate::setting::{Origin, Setting};
 
 /// Where the trusted roots came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -128,9 +128,7 @@ impl Reader {
     pub fn argv(self, value: &str) -> Result<Vec<String>, String> {
         match self {
             // botocore's `shlex.split`: the splitter `--token-command` already uses.
-            Reader::Botocore => {
-                crate::source::command::split(value.trim()).map_err(|e| e.to_string())
-            }
+            Reader::Botocore => crate::shlex::split(value.trim()).map_err(|e| e.to_string()),
             Reader::GoV2 => sh_words(&go_v2_value(value)),
             Reader::RustJs => sh_words(super::without_comment(value)),
         }

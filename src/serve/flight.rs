@@ -2,7 +2,7 @@
 //!
 //! Answering in turn is the in-process single flight: a burst of requests on a cold or expiring
 //! cache waits for one fetch and shares its result. Each fetch goes through
-//! [`credentials::obtain`], so the on-disk cache, its lock (shared with `credential_process`
+//! [`flow::obtain`], so the on-disk cache, its lock (shared with `credential_process`
 //! runs in other processes), the refresh margin and the stale fallback behave exactly as in
 //! credential mode.
 
@@ -13,10 +13,10 @@ use std::sync::mpsc;
 use tokio::sync::oneshot;
 
 use crate::cache;
-use crate::commands::credentials;
 use crate::config::Config;
 use crate::context::Ctx;
 use crate::credentials::Credentials;
+use crate::flow;
 
 /// Credentials, or the (secret-free) reason there are none.
 pub(super) type Answer = Result<Credentials, String>;
@@ -101,7 +101,7 @@ fn fetch(
     current: &mut Credentials,
     last_error: &mut Option<String>,
 ) -> Answer {
-    let outcome = credentials::obtain(ctx, cfg);
+    let outcome = flow::obtain(ctx, cfg);
     requests.fetches.fetch_add(1, Ordering::SeqCst);
     match outcome {
         Ok(creds) => {

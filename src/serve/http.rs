@@ -66,7 +66,7 @@ impl Server {
 
     /// Serves until `stop` fires (or its sender is dropped), then closes everything.
     pub(super) fn run(self, stop: oneshot::Receiver<()>) -> Result<(), Error> {
-        let runtime = crate::commands::credentials::runtime()?;
+        let runtime = crate::flow::runtime()?;
         let result = runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(self.listener)
                 .map_err(|e| Error::internal("could not set up the endpoint's socket", e))?;

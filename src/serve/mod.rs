@@ -6,7 +6,7 @@
 //!
 //! Shape: the listener is bound (loopback only) before anything else starts, a scoped thread runs
 //! the HTTP server on its own small runtime ([`http`]), and another answers credential requests
-//! one at a time ([`flight`]), calling [`crate::commands::credentials::obtain`] when the
+//! one at a time ([`flight`]), calling [`crate::flow::obtain`] when the
 //! credentials it holds are due for a refresh.
 
 mod flight;

@@ -1,0 +1,635 @@
+//! The credential flow every command that hands out credentials shares (credential mode,
+//! `exec`, `export`, `serve`, `doctor`'s exchange): detect the token source, look the identity up
+//! in the cache, and on a miss lock, fetch a token, exchange it with STS and store the result.
+//!
+//! The hit path stays synchronous: no async runtime, no SDK client, no TLS, no network. The
+//! runtime is built only on a miss.
+
+use std::time::Instant;
+
+use crate::cache::{self, Cache, CacheKey, Entry, EntryMeta, KeyParts, Lookup};
+use crate::config::Config;
+use crate::context::Ctx;
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::jwt::{Claims, Token};
+use crate::source::{self, Acquired, TokenSource, http};
+use crate::sts::{self, AssumeRequest, Attempt, Backoff, SdkExchange};
+
+/// What is known about the job before any network call.
+pub struct Prepared {
+    pub source: Box<dyn TokenSource>,
+    /// The token, when the source has it locally.
+    pub token: Option<Token>,
+    /// Identifies the job's token in the cache key.
+    pub job: String,
+    pub role: crate::config::RoleArn,
+    pub session_name: String,
+}
+
+impl Prepared {
+    pub fn claims(&self) -> Option<&Claims> {
+        self.token.as_ref().map(|t| &t.claims)
+    }
+}
+
+/// The job's token source, why it was chosen, and the token when the source has it locally.
+pub struct Detected {
+    pub source: Box<dyn TokenSource>,
+    /// Why detection picked this source ("GITLAB_CI=true").
+    pub why: String,
+    /// The token, when the source has it locally.
+    pub token: Option<Token>,
+    /// Identifies the job's token in the cache key.
+    pub job: String,
+}
+
+/// Detects the token source and reads a local token. No network, no checks on the claims.
+pub fn detect_token(ctx: &Ctx, cfg: &Config) -> Result<Detected, Error> {
+    let (source, why) = source::detect(cfg, &ctx.env)?;
+    ctx.diag.info(format!(
+        "token source: {} (chosen because {why})",
+        source.describe()
+    ));
+    if source.kind() == source::SourceKind::GitLab && source::gitlab_uses_legacy(cfg, &ctx.env) {
+        ctx.diag.warn("using CI_JOB_JWT_V2, which GitLab 17.0 removed: add `id_tokens:` to the job (see docs/ci/gitlab.md)");
+    }
+    let acquired = source.acquire().map_err(|e| {
+        // A CI was detected but its set-up is missing while the pod also has a token: say how to
+        // choose the pod's identity instead (detection never does so silently).
+        match e {
+            Error::Token(m)
+                if cfg.source.value.is_none()
+                    && source.kind() != source::SourceKind::File
+                    && source::explicit_token_file(cfg).is_none()
+                    && cfg.token_file.is_some() =>
+            {
+                Error::Token(m.detail(
+                    "AWS_WEB_IDENTITY_TOKEN_FILE is also set: to use the pod's service-account token instead, pass --source file",
+                ))
+            }
+            other => other,
+        }
+    })?;
+    let (token, job) = match acquired {
+        Acquired::Local(token) => {
+            let job = format!("sha256:{}", token.fingerprint());
+            (Some(token), job)
+        }
+        Acquired::OnRequest { job } => (None, job),
+    };
+    Ok(Detected {
+        source,
+        why,
+        token,
+        job,
+    })
+}
+
+/// Detects the source, reads a local token, checks it and settles the request. No network.
+pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
+    if ctx.diag.verbose() > 0 {
+        for line in cfg.describe() {
+            ctx.diag.info(line);
+        }
+    }
+    let role = cfg.require_role()?.clone();
+    let Detected {
+        source, token, job, ..
+    } = detect_token(ctx, cfg)?;
+    if let Some(t) = &token {
+        let c = &t.claims;
+        ctx.diag.info(format!(
+            "token claims: iss={} sub={} aud={} exp={}",
+            c.iss.as_deref().unwrap_or("(none)"),
+            c.sub.as_deref().unwrap_or("(none)"),
+            c.aud_display(),
+            c.expires_at()
+                .map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default()
+        ));
+        sts::check_not_expired(c, ctx.clock.now(), source.as_ref())?;
+        if !c.aud.is_empty() && !c.aud.iter().any(|a| a == &cfg.audience.value) {
+            ctx.diag.warn(source.audience_mismatch(t, &cfg.audience.value).unwrap_or_else(|| format!(
+                "the token's audience is {} but --audience is {} ({}); the IAM OIDC provider and trust policy must list the token's audience",
+                c.aud_display(),
+                cfg.audience.value,
+                cfg.audience.origin
+            )));
+        }
+    }
+    let session_name = session_name(ctx, cfg, source.as_ref(), token.as_ref().map(|t| &t.claims));
+    Ok(Prepared {
+        source,
+        token,
+        job,
+        role,
+        session_name,
+    })
+}
+
+/// The session name: the flag, else from the job.
+pub fn session_name(
+    ctx: &Ctx,
+    cfg: &Config,
+    source: &dyn TokenSource,
+    claims: Option<&Claims>,
+) -> String {
+    let session_name = match &cfg.session_name {
+        Some(s) => s.value.clone(),
+        None => source
+            .session_name(claims)
+            .or_else(|| claims.and_then(source::session_name_from_claims))
+            .unwrap_or_else(|| source::fallback_session_name(claims, ctx.clock.now())),
+    };
+    ctx.diag.info(format!("session name: {session_name}"));
+    session_name
+}
+
+/// The `AssumeRoleWithWebIdentity` request for this role and session. Runs the SDK endpoint
+/// rules (unless an endpoint was named), so only the miss path and doctor build one.
+pub fn assume_request(
+    cfg: &Config,
+    role: crate::config::RoleArn,
+    session_name: String,
+) -> Result<AssumeRequest, Error> {
+    Ok(AssumeRequest {
+        role,
+        session_name,
+        duration_seconds: cfg.duration_seconds.value,
+        policy: cfg.policy.as_ref().map(|p| p.value.clone()),
+        policy_arns: cfg.policy_arns.clone(),
+        endpoint: cfg.sts_endpoint_url()?,
+        region: cfg.region.value.clone(),
+    })
+}
+
+/// A token from a source that mints them on request (GitHub), within `--timeout`. Network.
+pub fn mint(ctx: &Ctx, cfg: &Config, source: &dyn TokenSource) -> Result<Token, Error> {
+    let net = network(ctx, cfg)?;
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
+        let http = http::Client::new(&net, cfg.timeout.value, ctx.diag)?;
+        ctx.diag.info(format!(
+            "requesting a token from {} (audience {})",
+            source.describe(),
+            cfg.audience.value
+        ));
+        match tokio::time::timeout(cfg.timeout.value, source.mint(&http, &cfg.audience.value)).await
+        {
+            Ok(result) => result,
+            Err(_) => Err(Error::unavailable(
+                crate::error::Message::new(format!(
+                    "{} did not answer within --timeout ({})",
+                    source.describe(),
+                    sts::human_duration(cfg.timeout.value.as_secs() as i64)
+                ))
+                .fix("retry the job; raise --timeout if the network is slow"),
+                None,
+            )),
+        }
+    });
+    finish(runtime);
+    result
+}
+
+/// Drops the runtime without waiting for its blocking threads: a DNS lookup stuck in
+/// `getaddrinfo` past the deadline must not keep the process alive after it has its answer.
+fn finish(runtime: tokio::runtime::Runtime) {
+    runtime.shutdown_background();
+}
+
+/// The proxy and trust-root settings of this run, said at `-v`. Loads the CA bundle, so a bad
+/// one fails here, before the runtime and any connection.
+pub(crate) fn network(ctx: &Ctx, cfg: &Config) -> Result<crate::net::NetworkSettings, Error> {
+    let net = crate::net::NetworkSettings::resolve(cfg.ca_bundle.as_ref(), &ctx.env)?;
+    for line in net.describe() {
+        ctx.diag.info(line);
+    }
+    Ok(net)
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("could not start the async runtime", e))
+}
+
+/// Credentials for the configured role: from the cache when fresh, else from STS.
+pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
+    let started = Instant::now();
+    let prepared = prepare(ctx, cfg)?;
+    let cache = open_cache(ctx, cfg);
+    let key = cache_key(cfg, &prepared);
+    let margin = cache::refresh_margin(cfg.cache.refresh_margin.value, cfg.duration_seconds.value);
+
+    let mut stale = None;
+    if let Some(c) = &cache {
+        match lookup(ctx, c, &key, margin, "cache hit", true) {
+            Cached::Fresh(creds) => return Ok(creds),
+            Cached::Stale(creds) => stale = Some(creds),
+            Cached::Miss => {}
+        }
+    }
+    // Single flight: one process exchanges, the others wait here and then read its entry. The
+    // wait takes at most half the time left, so a stuck holder still leaves time to exchange.
+    let _lock = cache.as_ref().and_then(|c| {
+        let wait = cfg.timeout.value.saturating_sub(started.elapsed()) / 2;
+        c.lock(&key, wait)
+            .map_err(|problem| {
+                ctx.diag
+                    .warn(format!("exchanging without the cache lock: {problem}"))
+            })
+            .ok()
+    });
+    if let Some(c) = &cache {
+        match lookup(
+            ctx,
+            c,
+            &key,
+            margin,
+            "cache hit after waiting for another run",
+            false,
+        ) {
+            Cached::Fresh(creds) => return Ok(creds),
+            Cached::Stale(creds) => stale = Some(creds),
+            Cached::Miss => {}
+        }
+    }
+
+    let exchanged = assume_request(cfg, prepared.role.clone(), prepared.session_name.clone())
+        .and_then(|request| {
+            exchange(
+                ctx,
+                cfg,
+                prepared.source.as_ref(),
+                prepared.token,
+                &request,
+                started,
+            )
+        });
+    let (creds, token) = match (exchanged, stale) {
+        (Ok(done), _) => done,
+        // STS could not be reached, but the cached credentials are still valid: better a
+        // shorter-lived answer than a failed job. A refusal is never papered over.
+        (Err(e @ Error::Unavailable { .. }), Some(creds))
+            if creds.remaining(ctx.clock.now()) > chrono::Duration::minutes(1) =>
+        {
+            ctx.diag.warn(format!(
+                "could not refresh the cached credentials ({}); serving them for the {} they have left",
+                e.message().what,
+                sts::human_duration(creds.remaining(ctx.clock.now()).num_seconds())
+            ));
+            return Ok(creds);
+        }
+        (Err(e), _) => return Err(e),
+    };
+
+    if let Some(cache) = &cache {
+        let claims = &token.claims;
+        let entry = Entry {
+            meta: EntryMeta {
+                role_arn: prepared.role.arn.clone(),
+                session_name: prepared.session_name.clone(),
+                issuer: claims.iss.clone().unwrap_or_default(),
+                subject: claims.sub.clone().unwrap_or_default(),
+                audience: claims.aud_display(),
+                source: prepared.source.kind().name().to_string(),
+                created: ctx.clock.now(),
+            },
+            credentials: creds.clone(),
+        };
+        match cache.store(&key, &entry) {
+            Ok(()) => ctx
+                .diag
+                .info(format!("stored in the cache as {}", key.as_str())),
+            Err(problem) => ctx.diag.warn(format!("credentials not cached: {problem}")),
+        }
+    }
+    Ok(creds)
+}
+
+/// The cache to use for this run, after saying why (or why not).
+fn open_cache(ctx: &Ctx, cfg: &Config) -> Option<Cache> {
+    let selected = cache::select(&cfg.cache, &ctx.paths);
+    let explicit = cfg.cache.dir.is_some();
+    for (dir, problem) in &selected.refused {
+        // Falling back from the default directory is routine (read-only home); say it only with -v.
+        if explicit || selected.cache.is_none() {
+            ctx.diag.warn(format!(
+                "cache directory {} not used: {problem}",
+                dir.display()
+            ));
+        } else {
+            ctx.diag.info(format!(
+                "cache directory {} not used: {problem}",
+                dir.display()
+            ));
+        }
+    }
+    match &selected.cache {
+        Some(cache) => ctx.diag.info(format!(
+            "cache: {} ({})",
+            cache.dir().display(),
+            selected.reason
+        )),
+        None if cfg.cache.enabled.value => ctx
+            .diag
+            .warn("running without a cache: every run will call STS"),
+        None => ctx.diag.info(selected.reason),
+    }
+    selected.cache
+}
+
+/// The cache key: everything that changes which credentials STS would return. The endpoint
+/// enters as the rules' inputs, so a hit runs no endpoint rules.
+fn cache_key(cfg: &Config, prepared: &Prepared) -> CacheKey {
+    let claims = prepared.claims();
+    let issuer = claims.and_then(|c| c.iss.as_deref()).unwrap_or("");
+    let subject = claims.and_then(|c| c.sub.as_deref()).unwrap_or("");
+    let audience = match claims {
+        Some(c) => c.aud.join(","),
+        None => cfg.audience.value.clone(),
+    };
+    CacheKey::derive(&KeyParts {
+        role_arn: &prepared.role.arn,
+        session_name: &prepared.session_name,
+        duration_seconds: cfg.duration_seconds.value,
+        policy: cfg.policy.as_ref().map(|p| p.value.as_str()),
+        policy_arns: &cfg.policy_arns,
+        sts_endpoint: &cfg.sts_endpoint.value.cache_part(),
+        region: &cfg.region.value,
+        issuer,
+        subject,
+        audience: &audience,
+        job: &prepared.job,
+    })
+}
+
+/// What the cache had for this key.
+enum Cached {
+    Fresh(Credentials),
+    /// Inside the refresh margin: refreshed now, but still usable if STS cannot be reached.
+    Stale(Credentials),
+    Miss,
+}
+
+fn lookup(
+    ctx: &Ctx,
+    cache: &Cache,
+    key: &CacheKey,
+    margin: chrono::Duration,
+    hit: &str,
+    first: bool,
+) -> Cached {
+    let now = ctx.clock.now();
+    match cache.lookup(key, now, margin) {
+        Lookup::Fresh(entry) => {
+            ctx.diag.info(format!(
+                "{hit}: {} until {} ({} left)",
+                entry.meta.role_arn,
+                entry
+                    .credentials
+                    .expiration
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                sts::human_duration(entry.credentials.remaining(now).num_seconds())
+            ));
+            Cached::Fresh(entry.credentials)
+        }
+        Lookup::Stale(entry) => {
+            if first {
+                ctx.diag.info(format!(
+                    "cached credentials have {} left, within the refresh margin of {}: exchanging again",
+                    sts::human_duration(entry.credentials.remaining(now).num_seconds()),
+                    sts::human_duration(margin.num_seconds())
+                ));
+            }
+            Cached::Stale(entry.credentials)
+        }
+        Lookup::Miss => {
+            if first {
+                ctx.diag
+                    .info("not in the cache: exchanging the token with STS");
+            }
+            Cached::Miss
+        }
+    }
+}
+
+/// The miss path: builds the async runtime, mints a token if needed, calls STS with retries.
+pub fn exchange(
+    ctx: &Ctx,
+    cfg: &Config,
+    source: &dyn TokenSource,
+    token: Option<Token>,
+    request: &AssumeRequest,
+    started: Instant,
+) -> Result<(Credentials, Token), Error> {
+    let net = network(ctx, cfg)?;
+    if let Ok(uri) = request.endpoint.parse::<hyper::Uri>() {
+        ctx.diag
+            .info(net.proxy.route(&uri).describe(&request.endpoint));
+    }
+    let sts_http = crate::net::SdkHttpClient::new(&net)?;
+    let runtime = runtime()?;
+    let remaining = cfg.timeout.value.saturating_sub(started.elapsed());
+    let result = runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + remaining;
+        let http = if token.is_none() || source.can_remint() {
+            Some(http::Client::new(&net, remaining, ctx.diag)?)
+        } else {
+            None
+        };
+        let exchange = SdkExchange::new(&request.endpoint, &request.region, sts_http);
+        let attempt = Attempt {
+            exchange: &exchange,
+            source,
+            http: http.as_ref(),
+            clock: ctx.clock.as_ref(),
+            diag: &ctx.diag,
+            audience: &cfg.audience.value,
+            backoff: Backoff::default(),
+            started: tokio::time::Instant::now() - started.elapsed(),
+            deadline,
+        };
+        let (creds, token) = sts::exchange(&attempt, request, token).await?;
+        ctx.diag.info(format!(
+            "assumed {} until {}",
+            creds.assumed_role_arn,
+            creds
+                .expiration
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+        Ok((creds, token))
+    });
+    finish(runtime);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::CredentialArgs;
+    use crate::env::Env;
+    use crate::net::endpoint::RULE_RUNS;
+    use crate::secret::Secret;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap()
+    }
+
+    /// A job whose token is a file and whose cache is `dir`; no endpoint named unless `env` does.
+    fn job(dir: &std::path::Path, env: &[(&str, &str)]) -> (Ctx, Config) {
+        let exp = now().timestamp() + 3600;
+        let part = |json: String| URL_SAFE_NO_PAD.encode(json);
+        let token = format!(
+            "{}.{}.sig",
+            part(r#"{"alg":"RS256"}"#.into()),
+            part(format!(
+                r#"{{"iss":"https://gitlab.example.com","sub":"project_path:g/app","aud":"sts.amazonaws.com","exp":{exp}}}"#
+            ))
+        );
+        let token_file = dir.join("token");
+        std::fs::write(&token_file, token).unwrap();
+        let mut args = CredentialArgs {
+            role_arn: Some(ROLE.into()),
+            token_file: Some(token_file),
+            ..CredentialArgs::default()
+        };
+        args.cache.cache_dir = Some(dir.join("cache"));
+        let env = Env::from_pairs(env.iter().copied());
+        let cfg = Config::resolve(&args, &env, 0).unwrap();
+        let ctx = Ctx {
+            env,
+            clock: Box::new(crate::clock::FixedClock(now())),
+            diag: crate::diag::Diag::default(),
+            paths: crate::context::Paths::default(),
+        };
+        (ctx, cfg)
+    }
+
+    fn key(env: &[(&str, &str)]) -> CacheKey {
+        let dir = tempfile::tempdir().unwrap();
+        let (ctx, cfg) = job(dir.path(), env);
+        cache_key(&cfg, &prepare(&ctx, &cfg).unwrap())
+    }
+
+    #[test]
+    fn the_key_changes_with_each_endpoint_input_and_only_with_them() {
+        let base = key(&[("AWS_REGION", "eu-west-1")]);
+        assert_eq!(base, key(&[("AWS_REGION", "eu-west-1")]));
+        assert_eq!(
+            base,
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_USE_FIPS_ENDPOINT", "false"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "false")
+            ]),
+            "an explicit `false` is the default"
+        );
+        let others = [
+            key(&[("AWS_REGION", "eu-west-2")]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+            ]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+            ]),
+            // Even the URL the rules would give: a named endpoint is its own identity.
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                (
+                    "AWS_ENDPOINT_URL_STS",
+                    "https://sts.eu-west-1.amazonaws.com",
+                ),
+            ]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9"),
+            ]),
+        ];
+        for (i, a) in others.iter().enumerate() {
+            assert_ne!(*a, base, "variant {i}");
+            for (j, b) in others.iter().enumerate().skip(i + 1) {
+                assert_ne!(a, b, "variants {i} and {j}");
+            }
+        }
+        // Named by AWS_ENDPOINT_URL, the same URL is the same endpoint (a trailing `/` too).
+        assert_eq!(
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+            ]),
+            key(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:9/")
+            ]),
+        );
+    }
+
+    #[test]
+    fn a_cache_hit_runs_no_endpoint_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_USE_FIPS_ENDPOINT", "true"),
+        ];
+        let before = RULE_RUNS.with(|n| n.get());
+        let (ctx, cfg) = job(dir.path(), &env);
+        let prepared = prepare(&ctx, &cfg).unwrap();
+        let key = cache_key(&cfg, &prepared);
+        let credentials = Credentials {
+            access_key_id: Secret::new("ASIACACHED".to_string()),
+            secret_access_key: Secret::new("cached-secret".to_string()),
+            session_token: Secret::new("cached-session".to_string()),
+            expiration: now() + chrono::Duration::hours(1),
+            assumed_role_arn: "arn:aws:sts::123456789012:assumed-role/deploy/s".into(),
+        };
+        let entry = Entry {
+            meta: EntryMeta {
+                role_arn: ROLE.into(),
+                session_name: prepared.session_name.clone(),
+                issuer: "https://gitlab.example.com".into(),
+                subject: "project_path:g/app".into(),
+                audience: "sts.amazonaws.com".into(),
+                source: "file".into(),
+                created: now(),
+            },
+            credentials,
+        };
+        Cache::open(&dir.path().join("cache"))
+            .unwrap()
+            .store(&key, &entry)
+            .unwrap();
+
+        let got = obtain(&ctx, &cfg).unwrap();
+        assert_eq!(
+            got.access_key_id.expose(),
+            "ASIACACHED",
+            "served from the cache"
+        );
+        assert_eq!(
+            RULE_RUNS.with(|n| n.get()),
+            before,
+            "config, key and hit ran the endpoint rules"
+        );
+        // The counter counts: the miss path's URL comes from the rules.
+        assert_eq!(
+            cfg.sts_endpoint_url().unwrap(),
+            "https://sts-fips.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(RULE_RUNS.with(|n| n.get()), before + 1);
+    }
+}
