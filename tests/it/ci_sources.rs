@@ -7,25 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Output;
 
-use aws_ci_creds::emulator::{EmulatorConfig, RoleTrust};
 use serde_json::{Value, json};
 
 use crate::support::*;
-
-/// A role that trusts tokens for `aud` whose `sub` matches `sub_like`; the IAM OIDC provider
-/// lists `aud` (and sts.amazonaws.com) as client ids.
-fn env_for(aud: &str, sub_like: &str) -> TestEnv {
-    TestEnv::with_config(EmulatorConfig {
-        roles: vec![RoleTrust {
-            role_arn: ROLE.into(),
-            audience: aud.into(),
-            subject_like: sub_like.into(),
-            max_session_seconds: 7200,
-        }],
-        client_ids: vec![aud.to_string(), "sts.amazonaws.com".to_string()],
-        ..EmulatorConfig::default()
-    })
-}
 
 fn run(env: &TestEnv, args: &[&str]) -> Output {
     let mut cmd = env.cmd();

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use aws_ci_creds::emulator::{EmulatorConfig, Fault, RoleTrust};
+use aws_ci_creds::emulator::Fault;
 use serde_json::json;
 
 use crate::support::*;
@@ -14,20 +14,6 @@ const EXPIRED: &str = "Token expired: current date/time 1764000300 must be befor
 
 fn expired_fault() -> Fault {
     Fault::sts_error("ExpiredTokenException", EXPIRED)
-}
-
-/// A role trusting `aud` and any GitLab-shaped subject of group/project.
-fn env_for(aud: &str, sub_like: &str) -> TestEnv {
-    TestEnv::with_config(EmulatorConfig {
-        roles: vec![RoleTrust {
-            role_arn: ROLE.into(),
-            audience: aud.into(),
-            subject_like: sub_like.into(),
-            max_session_seconds: 7200,
-        }],
-        client_ids: vec![aud.to_string(), "sts.amazonaws.com".to_string()],
-        ..EmulatorConfig::default()
-    })
 }
 
 /// A program that logs each run to `runs` and prints a fresh token for the emulator.

@@ -23,6 +23,21 @@ pub struct TestEnv {
     pub github_request_token: String,
 }
 
+/// A role that trusts tokens for `aud` whose `sub` matches `sub_like`; the IAM OIDC provider
+/// lists `aud` (and sts.amazonaws.com) as client ids.
+pub fn env_for(aud: &str, sub_like: &str) -> TestEnv {
+    TestEnv::with_config(EmulatorConfig {
+        roles: vec![RoleTrust {
+            role_arn: ROLE.into(),
+            audience: aud.into(),
+            subject_like: sub_like.into(),
+            max_session_seconds: 7200,
+        }],
+        client_ids: vec![aud.to_string(), "sts.amazonaws.com".to_string()],
+        ..EmulatorConfig::default()
+    })
+}
+
 impl TestEnv {
     /// An emulator whose role `deploy` trusts tokens for audience `sts.amazonaws.com` and
     /// subject `project_path:group/project:*`, with a 2h maximum session.
