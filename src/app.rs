@@ -20,18 +20,18 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
     }
     match cli.command {
         None => {
-            let cfg = Config::resolve(&cli.credentials, &ctx.env, cli.verbose)?;
+            let cfg = Config::resolve(&cli.credentials, &ctx.env)?;
             commands::credentials::run(ctx, &cfg)?;
             Ok(ExitCode::Success)
         }
         Some(Command::Cache(args)) => commands::cache::run(ctx, &args),
         Some(Command::Demo) => commands::demo::run(ctx),
-        Some(Command::Doctor(args)) => commands::doctor::run(ctx, &args, cli.verbose),
-        Some(Command::TrustPolicy(args)) => commands::trust_policy::run(ctx, &args, cli.verbose),
-        Some(Command::Setup(args)) => commands::setup::run(ctx, &args, cli.verbose),
-        Some(Command::Exec(args)) => commands::exec::run(ctx, &args, cli.verbose),
-        Some(Command::Serve(args)) => commands::serve::run(ctx, &args, cli.verbose),
-        Some(Command::Export(args)) => commands::export::run(ctx, &args, cli.verbose),
+        Some(Command::Doctor(args)) => commands::doctor::run(ctx, &args),
+        Some(Command::TrustPolicy(args)) => commands::trust_policy::run(ctx, &args),
+        Some(Command::Setup(args)) => commands::setup::run(ctx, &args),
+        Some(Command::Exec(args)) => commands::exec::run(ctx, &args),
+        Some(Command::Serve(args)) => commands::serve::run(ctx, &args),
+        Some(Command::Export(args)) => commands::export::run(ctx, &args),
         Some(Command::Completions(args)) => commands::completions::run(ctx, &args),
     }
 }

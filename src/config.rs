@@ -63,7 +63,6 @@ pub struct Config {
     pub policy_arns: Vec<String>,
     pub timeout: Setting<Duration>,
     pub cache: CacheConfig,
-    pub verbose: u8,
 }
 
 /// flag > first set variable > nothing.
@@ -93,7 +92,7 @@ fn invalid(setting_origin: &Origin, value: &str, problem: &str, fix: &str) -> Er
 impl Config {
     /// Resolves and validates the credential options. Nothing here touches the network or the
     /// token; a wrong value fails with the flag or variable that set it.
-    pub fn resolve(args: &CredentialArgs, env: &Env, verbose: u8) -> Result<Config, Error> {
+    pub fn resolve(args: &CredentialArgs, env: &Env) -> Result<Config, Error> {
         // A setting variable that is not UTF-8 would otherwise read as unset.
         if let Some(name) = vars::TEXT.into_iter().find(|name| env.is_not_utf8(name)) {
             return Err(Error::usage(
@@ -461,7 +460,6 @@ impl Config {
             policy_arns: args.policy_arns.clone(),
             timeout,
             cache,
-            verbose,
         })
     }
 
@@ -667,7 +665,7 @@ mod tests {
     use super::*;
 
     fn resolve(args: CredentialArgs, env: &[(&str, &str)]) -> Result<Config, Error> {
-        Config::resolve(&args, &Env::from_pairs(env.iter().copied()), 0)
+        Config::resolve(&args, &Env::from_pairs(env.iter().copied()))
     }
 
     fn args() -> CredentialArgs {

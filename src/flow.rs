@@ -46,7 +46,7 @@ pub struct Detected {
 
 /// Detects the token source and reads a local token. No network, no checks on the claims.
 pub fn detect_token(ctx: &Ctx, cfg: &Config) -> Result<Detected, Error> {
-    let (source, why) = source::detect(cfg, &ctx.env)?;
+    let (source, why) = source::detect(cfg, &ctx.env, ctx.diag)?;
     ctx.diag.info(format!(
         "token source: {} (chosen because {why})",
         source.describe()
@@ -503,7 +503,7 @@ mod tests {
         };
         args.cache.cache_dir = Some(dir.join("cache"));
         let env = Env::from_pairs(env.iter().copied());
-        let cfg = Config::resolve(&args, &env, 0).unwrap();
+        let cfg = Config::resolve(&args, &env).unwrap();
         let ctx = Ctx {
             env,
             clock: Box::new(crate::clock::FixedClock(now())),

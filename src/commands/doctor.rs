@@ -156,7 +156,7 @@ impl Doctor<'_> {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &DoctorArgs, verbose: u8) -> Result<ExitCode, Error> {
+pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let mut d = Doctor {
         ctx,
@@ -164,7 +164,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs, verbose: u8) -> Result<ExitCode, Error>
     };
 
     // A malformed role ARN is a finding, not the end of the run: resolve without it and say so.
-    let (cfg, role_problem) = match Config::resolve(&args.credentials, &ctx.env, verbose) {
+    let (cfg, role_problem) = match Config::resolve(&args.credentials, &ctx.env) {
         Ok(cfg) => (cfg, None),
         Err(role_error) => {
             let mut without = args.credentials.clone();
@@ -175,7 +175,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs, verbose: u8) -> Result<ExitCode, Error>
                     .filter(|(k, _)| *k != vars::ROLE_ARN && *k != vars::AWS_ROLE_ARN)
                     .map(|(k, v)| (k.to_os_string(), v.to_os_string())),
             );
-            match Config::resolve(&without, &env, verbose) {
+            match Config::resolve(&without, &env) {
                 Ok(cfg) => (cfg, Some(role_error)),
                 // Still failing: the problem is another option, which doctor cannot work around.
                 Err(_) => return Err(role_error),

@@ -46,14 +46,14 @@ const REMOVED_WITH_SERVE: &[&str] = &[
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ];
 
-pub fn run(ctx: &Ctx, args: &ExecArgs, verbose: u8) -> Result<ExitCode, Error> {
+pub fn run(ctx: &Ctx, args: &ExecArgs) -> Result<ExitCode, Error> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::usage(
             "exec needs a command to run",
             "aws-ci-creds exec [options] -- terraform apply",
         ));
     };
-    let cfg = Config::resolve(&args.credentials, &ctx.env, verbose)?;
+    let cfg = Config::resolve(&args.credentials, &ctx.env)?;
     // Bound first: a taken port fails before any network call.
     let bound = if args.serve {
         Some(serve::Bound::bind(0)?)

@@ -15,8 +15,8 @@ use crate::flow;
 use crate::output;
 use crate::vars::{self, Var};
 
-pub fn run(ctx: &Ctx, args: &ExportArgs, verbose: u8) -> Result<ExitCode, Error> {
-    let cfg = Config::resolve(&args.credentials, &ctx.env, verbose)?;
+pub fn run(ctx: &Ctx, args: &ExportArgs) -> Result<ExitCode, Error> {
+    let cfg = Config::resolve(&args.credentials, &ctx.env)?;
     // Checked before the exchange: nothing is fetched that could not be written.
     let github_env = match args.format {
         ExportFormat::GithubEnv => Some(

@@ -23,8 +23,8 @@ use crate::vars::{self, Var};
 /// A GitHub-hosted job's limit; long enough for any CI job, short enough to never linger.
 const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(6 * 3600);
 
-pub fn run(ctx: &Ctx, args: &ServeArgs, verbose: u8) -> Result<ExitCode, Error> {
-    let cfg = Config::resolve(&args.credentials, &ctx.env, verbose)?;
+pub fn run(ctx: &Ctx, args: &ServeArgs) -> Result<ExitCode, Error> {
+    let cfg = Config::resolve(&args.credentials, &ctx.env)?;
     let lifetime = max_lifetime(args)?;
     let bound = Bound::bind(args.port.unwrap_or(0))?;
     let creds = flow::obtain(ctx, &cfg)?;

@@ -28,7 +28,7 @@ fn migratable(key: &str) -> bool {
     matches!(key, "role_arn" | "web_identity_token_file")
 }
 
-pub fn run(ctx: &Ctx, args: &SetupArgs, verbose: u8) -> Result<ExitCode, Error> {
+pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
     let name = args.profile.trim();
     if !profile_file::valid_profile_name(name) {
         return Err(Error::usage(
@@ -124,7 +124,7 @@ pub fn run(ctx: &Ctx, args: &SetupArgs, verbose: u8) -> Result<ExitCode, Error> 
     }
 
     // Validates every option exactly as credential mode will, so a typo fails now, not in CI.
-    let cfg = Config::resolve(&creds, &ctx.env, verbose)?;
+    let cfg = Config::resolve(&creds, &ctx.env)?;
     let role = cfg.require_role()?;
     let exe = ctx
         .paths

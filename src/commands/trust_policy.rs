@@ -24,8 +24,8 @@ use crate::sts::issuer_key;
 mod subject;
 pub use subject::{Component, SubCondition, SubjectFormat, sub_condition, sub_condition_for};
 
-pub fn run(ctx: &Ctx, args: &TrustPolicyArgs, verbose: u8) -> Result<ExitCode, Error> {
-    let cfg = Config::resolve(&args.credentials, &ctx.env, verbose)?;
+pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
+    let cfg = Config::resolve(&args.credentials, &ctx.env)?;
     let role = cfg.role_arn.as_ref().map(|r| &r.value);
     let account_id = match (&args.account_id, role) {
         (Some(id), _) => id.trim().to_string(),

@@ -34,11 +34,11 @@ pub struct BuildkiteSource {
 }
 
 impl BuildkiteSource {
-    pub fn new(cfg: &Config, env: &Env) -> BuildkiteSource {
+    pub fn new(_cfg: &Config, env: &Env, diag: Diag) -> BuildkiteSource {
         let get = |n: &str| env.get(n).map(str::to_string);
         BuildkiteSource {
             env: env.clone(),
-            diag: Diag::new(cfg.verbose),
+            diag,
             job_id: get(JOB_ID),
             agent_token: get(AGENT_TOKEN).map(Secret::new),
             organization: get("BUILDKITE_ORGANIZATION_SLUG"),

@@ -50,6 +50,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::config::{Config, Origin};
+use crate::diag::Diag;
 use crate::env::Env;
 use crate::error::Error;
 use crate::jwt::{Claims, Token, sha256_hex};
@@ -135,18 +136,22 @@ pub trait TokenSource: Send + Sync {
 
 /// Picks the token source for this run; see the module docs for the order.
 /// Returns the source and why it was chosen.
-pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String), Error> {
+pub fn detect(
+    cfg: &Config,
+    env: &Env,
+    diag: Diag,
+) -> Result<(Box<dyn TokenSource>, String), Error> {
     let forced = cfg.source.value;
     let token_file_explicit = explicit_token_file(cfg);
     let jenkins = is_jenkins(env);
 
     if let Some(kind) = forced {
         let why = format!("{} asked for it", cfg.source.origin);
-        return Ok((build(kind, cfg, env)?, why));
+        return Ok((build(kind, cfg, env, diag)?, why));
     }
     if let Some(command) = &cfg.token_command {
         return Ok((
-            build(SourceKind::Command, cfg, env)?,
+            build(SourceKind::Command, cfg, env, diag)?,
             format!("{} names the command", command.origin),
         ));
     }
@@ -159,7 +164,7 @@ pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String),
         }
         if jenkins {
             return Ok((
-                build(SourceKind::Jenkins, cfg, env)?,
+                build(SourceKind::Jenkins, cfg, env, diag)?,
                 format!(
                     "{} names the variable and JENKINS_URL and BUILD_ID are set",
                     name.origin
@@ -167,14 +172,14 @@ pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String),
             ));
         }
         return Ok((
-            build(SourceKind::Env, cfg, env)?,
+            build(SourceKind::Env, cfg, env, diag)?,
             format!("{} names the variable", name.origin),
         ));
     }
     if let Some(file) = token_file_explicit {
         if jenkins {
             return Ok((
-                build(SourceKind::Jenkins, cfg, env)?,
+                build(SourceKind::Jenkins, cfg, env, diag)?,
                 format!(
                     "{} names the file and JENKINS_URL and BUILD_ID are set",
                     file.origin
@@ -182,7 +187,7 @@ pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String),
             ));
         }
         return Ok((
-            build(SourceKind::File, cfg, env)?,
+            build(SourceKind::File, cfg, env, diag)?,
             format!("{} names the file", file.origin),
         ));
     }
@@ -195,11 +200,11 @@ pub fn detect(cfg: &Config, env: &Env) -> Result<(Box<dyn TokenSource>, String),
             ),
             _ => why,
         };
-        return Ok((build(kind, cfg, env)?, why));
+        return Ok((build(kind, cfg, env, diag)?, why));
     }
     if let Some(file) = &cfg.token_file {
         return Ok((
-            build(SourceKind::File, cfg, env)?,
+            build(SourceKind::File, cfg, env, diag)?,
             format!(
                 "{} is set (Kubernetes / EKS service-account token)",
                 file.origin
@@ -291,20 +296,25 @@ pub(crate) fn explicit_token_file(
         .filter(|f| !matches!(f.origin, Origin::Env(crate::config::vars::AWS_TOKEN_FILE)))
 }
 
-fn build(kind: SourceKind, cfg: &Config, env: &Env) -> Result<Box<dyn TokenSource>, Error> {
+fn build(
+    kind: SourceKind,
+    cfg: &Config,
+    env: &Env,
+    diag: Diag,
+) -> Result<Box<dyn TokenSource>, Error> {
     Ok(match kind {
         SourceKind::GitLab => Box::new(GitLabSource::new(cfg, env)),
         SourceKind::GitHub => Box::new(GitHubSource::new(cfg, env)),
         SourceKind::CircleCi => Box::new(CircleCiSource::new(cfg, env)),
         SourceKind::Bitbucket => Box::new(BitbucketSource::new(cfg, env)),
-        SourceKind::Buildkite => Box::new(BuildkiteSource::new(cfg, env)),
+        SourceKind::Buildkite => Box::new(BuildkiteSource::new(cfg, env, diag)),
         SourceKind::Azure => Box::new(AzureSource::new(cfg, env)),
         SourceKind::Jenkins => Box::new(JenkinsSource::new(cfg, env)?),
         SourceKind::Tfc => Box::new(TfcSource::new(cfg, env)),
         SourceKind::Spacelift => Box::new(SpaceliftSource::new(cfg, env)),
         SourceKind::Env0 => Box::new(Env0Source::new(cfg, env)),
         SourceKind::Codefresh => Box::new(CodefreshSource::new(cfg, env)),
-        SourceKind::Command => Box::new(CommandSource::new(cfg, env)?),
+        SourceKind::Command => Box::new(CommandSource::new(cfg, env, diag)?),
         SourceKind::File => Box::new(FileSource::new(cfg, env)?),
         SourceKind::Env => Box::new(VariableSource::new(cfg, env)?),
     })
@@ -449,8 +459,8 @@ mod tests {
 
     fn detect_in(args: CredentialArgs, vars: &[(&str, &str)]) -> Result<SourceKind, Error> {
         let env = Env::from_pairs(vars.iter().copied());
-        let cfg = Config::resolve(&args, &env, 0)?;
-        detect(&cfg, &env).map(|(s, _)| s.kind())
+        let cfg = Config::resolve(&args, &env)?;
+        detect(&cfg, &env, Diag::default()).map(|(s, _)| s.kind())
     }
 
     #[test]
@@ -552,13 +562,13 @@ mod tests {
             ("CIRCLECI", "true"),
             ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
         ]);
-        let cfg = Config::resolve(&CredentialArgs::default(), &env, 0).unwrap();
-        let (_, why) = detect(&cfg, &env).unwrap();
+        let cfg = Config::resolve(&CredentialArgs::default(), &env).unwrap();
+        let (_, why) = detect(&cfg, &env, Diag::default()).unwrap();
         assert!(why.contains("CIRCLECI=true"), "{why}");
         assert!(why.contains("AWS_WEB_IDENTITY_TOKEN_FILE"), "{why}");
         let env = Env::from_pairs([("TF_BUILD", "True")]);
-        let cfg = Config::resolve(&CredentialArgs::default(), &env, 0).unwrap();
-        let (_, why) = detect(&cfg, &env).unwrap();
+        let cfg = Config::resolve(&CredentialArgs::default(), &env).unwrap();
+        let (_, why) = detect(&cfg, &env, Diag::default()).unwrap();
         assert_eq!(why, "TF_BUILD=True (Azure Pipelines)");
     }
 

@@ -31,7 +31,7 @@ pub struct CommandSource {
 }
 
 impl CommandSource {
-    pub fn new(cfg: &Config, env: &Env) -> Result<CommandSource, Error> {
+    pub fn new(cfg: &Config, env: &Env, diag: Diag) -> Result<CommandSource, Error> {
         let setting = cfg.token_command.as_ref().ok_or_else(|| {
             Error::usage(
                 "--source command needs a command",
@@ -49,7 +49,7 @@ impl CommandSource {
             line: setting.value.clone(),
             origin: setting.origin.clone(),
             env: env.clone(),
-            diag: Diag::new(cfg.verbose),
+            diag,
             timeout: cfg.timeout.value,
             identity: super::job_identity(env),
         })

@@ -49,7 +49,7 @@ fn origin_of(name: &str, pairs: &[(&str, &str)]) -> String {
         let cache = config::resolve_cache(&CacheOptions::default(), &env).unwrap();
         return cache.dir.map(|d| d.origin.to_string()).unwrap_or_default();
     }
-    let cfg = Config::resolve(&CredentialArgs::default(), &env, 0)
+    let cfg = Config::resolve(&CredentialArgs::default(), &env)
         .unwrap_or_else(|e| panic!("{pairs:?}: {e}"));
     let prefix = format!("{name} = ");
     let line = cfg
