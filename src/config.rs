@@ -324,8 +324,10 @@ impl Config {
                 s
             }
             None => {
-                let partition = role_arn.as_ref().map(|r| r.value.partition.as_str());
-                let default = crate::net::endpoint::default_region(partition.unwrap_or("aws"));
+                let partition = role_arn.as_ref().map(|r| r.value.partition);
+                let default = partition
+                    .unwrap_or(crate::arn::Partition::Aws)
+                    .default_region();
                 Setting::new(default.to_string(), Origin::Default)
             }
         };

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::arn::AccountId;
 use crate::secret::Secret;
 
 /// Temporary credentials for one assumed-role session.
@@ -16,12 +17,12 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// The 12-digit account id: the fifth `:` field of the assumed-role ARN.
+    /// The account id: the fifth `:` field of the assumed-role ARN, when it is an [`AccountId`].
     pub fn account_id(&self) -> Option<&str> {
         self.assumed_role_arn
             .split(':')
             .nth(4)
-            .filter(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|id| AccountId::parse(id).is_ok())
     }
 
     /// Time left before expiry (negative once expired).

@@ -12,8 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_duration(&text);
     if let Ok(arn) = RoleArn::parse(&text) {
         assert_eq!(arn.arn, text);
-        assert_eq!(arn.account_id.len(), 12);
-        assert!(arn.account_id.bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(arn.account_id.as_str().len(), 12);
+        assert!(arn.account_id.as_str().bytes().all(|b| b.is_ascii_digit()));
         assert!(!arn.name.is_empty());
     }
     let _ = session::validate(&text);

@@ -630,7 +630,7 @@ fn trust_hints(claims: &Claims, role: &RoleArn, cfg: &Config) -> TrustHints {
     let format = SubjectFormat::of(sub);
     for scope in format.scopes() {
         if let Ok((_, c)) = trust_policy::sub_condition(sub, Some(scope), false)
-            && c.operator == "StringLike"
+            && c.operator == trust_policy::Operator::StringLike
         {
             let line = format!(
                 "StringLike {key}:sub = {} (--scope {})",

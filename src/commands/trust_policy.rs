@@ -12,104 +12,41 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::arn::{AccountId, Partition, RoleArn};
 use crate::cli::{Scope, TrustPolicyArgs};
 use crate::config::{Config, Origin};
 use crate::context::Ctx;
 use crate::error::Error;
 use crate::exit_code::ExitCode;
 use crate::flow;
+use crate::jwt::Claims;
 use crate::output;
 use crate::sts::issuer_key;
 
+mod condition;
 mod subject;
-pub use subject::{Component, SubCondition, SubjectFormat, sub_condition, sub_condition_for};
+pub use condition::{Operator, SubCondition, sub_condition, sub_condition_for};
+pub use subject::{Component, SubjectFormat};
 
 pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
     let cfg = Config::resolve(&args.credentials, &ctx.env)?;
     let role = cfg.role_arn.as_ref().map(|r| &r.value);
-    let account_id = match (&args.account_id, role) {
-        (Some(id), _) => id.trim().to_string(),
-        (None, Some(role)) => role.account_id.clone(),
-        (None, None) => {
-            return Err(Error::usage(
-                "trust-policy needs the AWS account that owns the role",
-                "pass --account-id 123456789012 (or --role-arn)",
-            ));
-        }
-    };
-    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::usage(
-            format!("--account-id is `{account_id}`, which is not an AWS account id"),
-            "an account id is exactly 12 digits, e.g. 123456789012",
-        ));
-    }
-    let partition = match (&args.partition, role) {
-        (Some(p), _) => {
-            if !matches!(p.as_str(), "aws" | "aws-cn" | "aws-us-gov") {
-                return Err(Error::usage(
-                    format!("--partition is `{p}`, which is not an AWS partition"),
-                    "use aws, aws-cn or aws-us-gov",
-                ));
-            }
-            p.clone()
-        }
-        (None, Some(role)) => role.partition.clone(),
-        (None, None) => "aws".to_string(),
-    };
+    let account_id = account_id(args, role)?;
+    let partition = partition(args, role)?;
+    let subject = subject(ctx, &cfg, args)?;
 
-    let (issuer, subject, token_aud, claims) = match (&args.issuer, &args.subject) {
-        (Some(iss), Some(sub)) => (iss.clone(), sub.clone(), Vec::new(), None),
-        _ => {
-            let detected = flow::detect_token(ctx, &cfg)?;
-            let token = match detected.token {
-                Some(t) => t,
-                None => flow::mint(ctx, &cfg, detected.source.as_ref())?,
-            };
-            let c = token.claims;
-            let iss = match (&args.issuer, c.iss.clone()) {
-                (Some(given), _) => given.clone(),
-                (None, Some(iss)) => iss,
-                (None, None) => {
-                    return Err(Error::token(
-                        format!(
-                            "the token from {} has no `iss` claim",
-                            detected.source.describe()
-                        ),
-                        "pass --issuer URL (and --subject) by hand",
-                    ));
-                }
-            };
-            let sub = match (&args.subject, c.sub.clone()) {
-                (Some(given), _) => given.clone(),
-                (None, Some(sub)) => sub,
-                (None, None) => {
-                    return Err(Error::token(
-                        format!(
-                            "the token from {} has no `sub` claim",
-                            detected.source.describe()
-                        ),
-                        "pass --subject by hand",
-                    ));
-                }
-            };
-            // A subject given by hand is not the token's: its claims cannot vouch for it.
-            let aud = c.aud.clone();
-            let claims = args.subject.is_none().then_some(c);
-            (iss, sub, aud, claims)
-        }
-    };
     // Exactly the token's `iss`: a trailing `/` is part of it (env0), and IAM keeps it.
-    let issuer = issuer.trim().to_string();
+    let issuer = subject.issuer.trim().to_string();
     if !issuer.starts_with("https://") {
         ctx.diag.warn(format!(
             "the issuer {issuer} is not an https:// URL; IAM only accepts OIDC providers with https issuers"
         ));
     }
-    let audience = choose_audience(&cfg, &token_aud);
-    let format = SubjectFormat::of_token(&subject, claims.as_ref());
+    let audience = choose_audience(&cfg, &subject.token_aud);
+    let format = SubjectFormat::of_token(&subject.sub, subject.claims.as_ref());
     let (scope, condition) = sub_condition_for(
-        &subject,
-        claims.as_ref(),
+        &subject.sub,
+        subject.claims.as_ref(),
         args.scope,
         args.allow_any_subject,
     )?;
@@ -142,6 +79,110 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
         "aws iam create-open-id-connect-provider --url {issuer} --client-id-list {audience}"
     ));
     Ok(ExitCode::Success)
+}
+
+/// `--account-id`, else the role's.
+fn account_id(args: &TrustPolicyArgs, role: Option<&RoleArn>) -> Result<AccountId, Error> {
+    let given = match (&args.account_id, role) {
+        (Some(id), _) => id.trim(),
+        (None, Some(role)) => return Ok(role.account_id.clone()),
+        (None, None) => {
+            return Err(Error::usage(
+                "trust-policy needs the AWS account that owns the role",
+                "pass --account-id 123456789012 (or --role-arn)",
+            ));
+        }
+    };
+    AccountId::parse(given).map_err(|_| {
+        Error::usage(
+            format!("--account-id is `{given}`, which is not an AWS account id"),
+            format!("{}, e.g. 123456789012", AccountId::RULE),
+        )
+    })
+}
+
+/// The partitions `--partition` accepts: the three it has always named (see `--help`). A role
+/// given with `--role-arn` may be in any of [`Partition::ALL`].
+const FLAG_PARTITIONS: [Partition; 3] = [Partition::Aws, Partition::AwsCn, Partition::AwsUsGov];
+
+/// `--partition`, else the role's, else `aws`.
+fn partition(args: &TrustPolicyArgs, role: Option<&RoleArn>) -> Result<Partition, Error> {
+    match (&args.partition, role) {
+        (Some(p), _) => Partition::parse(p)
+            .ok()
+            .filter(|p| FLAG_PARTITIONS.contains(p))
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("--partition is `{p}`, which is not an AWS partition"),
+                    "use aws, aws-cn or aws-us-gov",
+                )
+            }),
+        (None, Some(role)) => Ok(role.partition),
+        (None, None) => Ok(Partition::Aws),
+    }
+}
+
+/// Whose subject the policy trusts, and what the token says besides.
+struct Subject {
+    issuer: String,
+    sub: String,
+    /// The token's audiences (none when both issuer and subject were given by hand).
+    token_aud: Vec<String>,
+    /// The token's claims when its own subject is used, so a customised subject is checked
+    /// against them; `None` for a subject given by hand, which the claims cannot vouch for.
+    claims: Option<Claims>,
+}
+
+/// `--issuer` and `--subject` when both are given; otherwise this job's token supplies what is
+/// missing.
+fn subject(ctx: &Ctx, cfg: &Config, args: &TrustPolicyArgs) -> Result<Subject, Error> {
+    if let (Some(iss), Some(sub)) = (&args.issuer, &args.subject) {
+        return Ok(Subject {
+            issuer: iss.clone(),
+            sub: sub.clone(),
+            token_aud: Vec::new(),
+            claims: None,
+        });
+    }
+    let detected = flow::detect_token(ctx, cfg)?;
+    let token = match detected.token {
+        Some(t) => t,
+        None => flow::mint(ctx, cfg, detected.source.as_ref())?,
+    };
+    let c = token.claims;
+    let iss = match (&args.issuer, c.iss.clone()) {
+        (Some(given), _) => given.clone(),
+        (None, Some(iss)) => iss,
+        (None, None) => {
+            return Err(Error::token(
+                format!(
+                    "the token from {} has no `iss` claim",
+                    detected.source.describe()
+                ),
+                "pass --issuer URL (and --subject) by hand",
+            ));
+        }
+    };
+    let sub = match (&args.subject, c.sub.clone()) {
+        (Some(given), _) => given.clone(),
+        (None, Some(sub)) => sub,
+        (None, None) => {
+            return Err(Error::token(
+                format!(
+                    "the token from {} has no `sub` claim",
+                    detected.source.describe()
+                ),
+                "pass --subject by hand",
+            ));
+        }
+    };
+    // A subject given by hand is not the token's: its claims cannot vouch for it.
+    Ok(Subject {
+        issuer: iss,
+        sub,
+        token_aud: c.aud.clone(),
+        claims: args.subject.is_none().then_some(c),
+    })
 }
 
 /// The audience the policy requires: `--audience` when given, else the token's (preferring the
@@ -197,11 +238,11 @@ struct Principal {
 pub fn policy(provider_arn: &str, key: &str, audience: &str, sub: &SubCondition) -> Policy {
     let mut condition: BTreeMap<&'static str, BTreeMap<String, String>> = BTreeMap::new();
     condition
-        .entry("StringEquals")
+        .entry(Operator::StringEquals.as_str())
         .or_default()
         .insert(format!("{key}:aud"), audience.to_string());
     condition
-        .entry(sub.operator)
+        .entry(sub.operator.as_str())
         .or_default()
         .insert(format!("{key}:sub"), sub.pattern.clone());
     Policy {
@@ -237,7 +278,11 @@ mod tests {
         ];
         for (scope, op, pattern) in cases {
             let (_, c) = sub_condition(GL, Some(scope), false).unwrap();
-            assert_eq!((c.operator, c.pattern.as_str()), (op, pattern), "{scope:?}");
+            assert_eq!(
+                (c.operator.as_str(), c.pattern.as_str()),
+                (op, pattern),
+                "{scope:?}"
+            );
         }
         assert!(sub_condition(GL, Some(Scope::Tag), false).is_err());
     }

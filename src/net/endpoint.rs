@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 
-use crate::arn::RoleArn;
+use crate::arn::{Partition, RoleArn};
 use crate::env::Env;
 use crate::error::Error;
 use crate::profile::{ProfileSettings, parse_bool};
@@ -115,7 +115,7 @@ pub fn check_partitions(role: &Setting<RoleArn>, region: &Setting<String>) -> Re
     let Some(region_partition) = region_partition(&region.value) else {
         return Ok(());
     };
-    let role_partition = role.value.partition.as_str();
+    let role_partition = role.value.partition;
     if region_partition == role_partition {
         return Ok(());
     }
@@ -126,7 +126,7 @@ pub fn check_partitions(role: &Setting<RoleArn>, region: &Setting<String>) -> Re
         ),
         format!(
             "set --region (or AWS_REGION) to a region of {role_partition} such as {}, or use the role's ARN in {region_partition}",
-            default_region(role_partition)
+            role_partition.default_region()
         ),
     ))
 }
@@ -172,29 +172,29 @@ thread_local! {
 /// The partition a region belongs to, by the regular expressions of the SDK's partitions
 /// table; `None` for a name that fits none (the SDK treats those as `aws`, but a mismatch
 /// check must not guess).
-pub fn region_partition(region: &str) -> Option<&'static str> {
+pub fn region_partition(region: &str) -> Option<Partition> {
     // `^<prefix>\-\w+\-\d+$`, checked from the most specific prefix.
-    const PREFIXES: [(&str, &str); 8] = [
-        ("us-gov-", "aws-us-gov"),
-        ("us-isob-", "aws-iso-b"),
-        ("us-isof-", "aws-iso-f"),
-        ("us-iso-", "aws-iso"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("eusc-de-", "aws-eusc"),
-        ("cn-", "aws-cn"),
-        ("", "aws"),
+    const PREFIXES: [(&str, Partition); 8] = [
+        ("us-gov-", Partition::AwsUsGov),
+        ("us-isob-", Partition::AwsIsoB),
+        ("us-isof-", Partition::AwsIsoF),
+        ("us-iso-", Partition::AwsIso),
+        ("eu-isoe-", Partition::AwsIsoE),
+        ("eusc-de-", Partition::AwsEusc),
+        ("cn-", Partition::AwsCn),
+        ("", Partition::Aws),
     ];
     let globals = [
-        ("aws-global", "aws"),
-        ("aws-cn-global", "aws-cn"),
-        ("aws-us-gov-global", "aws-us-gov"),
-        ("aws-iso-global", "aws-iso"),
-        ("aws-iso-b-global", "aws-iso-b"),
-        ("aws-iso-e-global", "aws-iso-e"),
-        ("aws-iso-f-global", "aws-iso-f"),
+        ("aws-global", Partition::Aws),
+        ("aws-cn-global", Partition::AwsCn),
+        ("aws-us-gov-global", Partition::AwsUsGov),
+        ("aws-iso-global", Partition::AwsIso),
+        ("aws-iso-b-global", Partition::AwsIsoB),
+        ("aws-iso-e-global", Partition::AwsIsoE),
+        ("aws-iso-f-global", Partition::AwsIsoF),
     ];
     if let Some((_, p)) = globals.iter().find(|(r, _)| *r == region) {
-        return Some(p);
+        return Some(*p);
     }
     PREFIXES.iter().find_map(|(prefix, partition)| {
         let fits = if prefix.is_empty() {
@@ -221,23 +221,6 @@ fn word_number(s: &str) -> bool {
             && number.bytes().all(|b| b.is_ascii_digit())
     })
 }
-
-/// The region used when none is set: the partition's implicit global region from the SDK's
-/// partitions table (China keeps cn-north-1, what earlier versions used, so cache keys hold).
-pub fn default_region(partition: &str) -> &'static str {
-    match partition {
-        "aws-cn" => "cn-north-1",
-        "aws-us-gov" => "us-gov-west-1",
-        "aws-iso" => "us-iso-east-1",
-        "aws-iso-b" => "us-isob-east-1",
-        "aws-iso-e" => "eu-isoe-west-1",
-        "aws-iso-f" => "us-isof-south-1",
-        "aws-eusc" => "eusc-de-east-1",
-        _ => "us-east-1",
-    }
-}
-
-pub use crate::arn::PARTITIONS;
 
 #[cfg(test)]
 mod tests {
@@ -345,10 +328,14 @@ mod tests {
             ("xx-west-1", None),
         ];
         for (region, want) in cases {
-            assert_eq!(region_partition(region), want, "{region}");
+            assert_eq!(
+                region_partition(region).map(Partition::as_str),
+                want,
+                "{region}"
+            );
         }
-        for p in PARTITIONS {
-            assert_eq!(region_partition(default_region(p)), Some(p), "{p}");
+        for p in Partition::ALL {
+            assert_eq!(region_partition(p.default_region()), Some(p), "{p}");
         }
     }
 
