@@ -9,9 +9,11 @@ use std::str::FromStr;
 use crate::setting::clip;
 
 /// An AWS partition: a separate AWS with its own accounts, IAM and STS. A role of one partition
-/// can only be assumed through the STS of that partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// can only be assumed through the STS of that partition. The default, `aws`, is what the SDKs
+/// assume when nothing names one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Partition {
+    #[default]
     Aws,
     AwsCn,
     AwsUsGov,
@@ -261,6 +263,8 @@ mod tests {
             Partition::names(),
             "aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc"
         );
+        assert_eq!(Partition::default(), Partition::Aws);
+        assert_eq!(Partition::AwsCn.default_region(), "cn-north-1");
         for bad in ["", "AWS", "aws-moon", "aws ", "azure"] {
             assert_eq!(Partition::parse(bad), Err(InvalidPartition(bad.into())));
         }

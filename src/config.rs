@@ -325,9 +325,7 @@ impl Config {
             }
             None => {
                 let partition = role_arn.as_ref().map(|r| r.value.partition);
-                let default = partition
-                    .unwrap_or(crate::arn::Partition::Aws)
-                    .default_region();
+                let default = partition.unwrap_or_default().default_region();
                 Setting::new(default.to_string(), Origin::Default)
             }
         };

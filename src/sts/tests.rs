@@ -7,10 +7,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
+use std::time::Duration;
+
+use chrono::DateTime;
+
+use super::explain::sub_pattern;
+use super::retry::{TOKEN_SLACK_SECONDS, expires_within};
 use super::*;
 use crate::clock::FixedClock;
+use crate::diag::Diag;
+use crate::error::Error;
+use crate::jwt::Claims;
 use crate::jwt::test_token;
 use crate::source::{Acquired, SourceKind};
+use crate::source::{TokenSource, http};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
