@@ -31,8 +31,8 @@ pub use subject::{Component, SubjectFormat};
 pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
     let cfg = Config::resolve(&args.credentials, &ctx.env)?;
     let role = cfg.role_arn.as_ref().map(|r| &r.value);
-    let account_id = account_id(args, role)?;
-    let partition = partition(args, role)?;
+    let account_id = account_id(args.account_id.as_deref(), role)?;
+    let partition = partition(args.partition.as_deref(), role)?;
     let subject = subject(ctx, &cfg, args)?;
 
     // Exactly the token's `iss`: a trailing `/` is part of it (env0), and IAM keeps it.
@@ -82,8 +82,8 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
 }
 
 /// `--account-id`, else the role's.
-fn account_id(args: &TrustPolicyArgs, role: Option<&RoleArn>) -> Result<AccountId, Error> {
-    let given = match (&args.account_id, role) {
+fn account_id(flag: Option<&str>, role: Option<&RoleArn>) -> Result<AccountId, Error> {
+    let given = match (flag, role) {
         (Some(id), _) => id.trim(),
         (None, Some(role)) => return Ok(role.account_id.clone()),
         (None, None) => {
@@ -106,8 +106,8 @@ fn account_id(args: &TrustPolicyArgs, role: Option<&RoleArn>) -> Result<AccountI
 const FLAG_PARTITIONS: [Partition; 3] = [Partition::Aws, Partition::AwsCn, Partition::AwsUsGov];
 
 /// `--partition`, else the role's, else `aws`.
-fn partition(args: &TrustPolicyArgs, role: Option<&RoleArn>) -> Result<Partition, Error> {
-    match (&args.partition, role) {
+fn partition(flag: Option<&str>, role: Option<&RoleArn>) -> Result<Partition, Error> {
+    match (flag, role) {
         (Some(p), _) => Partition::parse(p)
             .ok()
             .filter(|p| FLAG_PARTITIONS.contains(p))
@@ -285,6 +285,43 @@ mod tests {
             );
         }
         assert!(sub_condition(GL, Some(Scope::Tag), false).is_err());
+    }
+
+    #[test]
+    fn account_and_partition_come_from_the_flags_else_the_role() {
+        let role = RoleArn::parse("arn:aws-iso:iam::000000000042:role/r").unwrap();
+        assert_eq!(
+            account_id(None, Some(&role)).unwrap().as_str(),
+            "000000000042"
+        );
+        assert_eq!(
+            account_id(Some(" 123456789012 "), Some(&role))
+                .unwrap()
+                .as_str(),
+            "123456789012"
+        );
+        let e = account_id(Some("12345"), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--account-id is `12345`, which is not an AWS account id\n  fix: an account id is exactly 12 digits, e.g. 123456789012"
+        );
+        assert!(account_id(None, None).is_err());
+
+        assert_eq!(partition(None, Some(&role)).unwrap(), Partition::AwsIso);
+        assert_eq!(partition(None, None).unwrap(), Partition::Aws);
+        assert_eq!(
+            partition(Some("aws-cn"), Some(&role)).unwrap(),
+            Partition::AwsCn
+        );
+        for bad in ["aws-moon", "aws-iso"] {
+            let e = partition(Some(bad), None).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "--partition is `{bad}`, which is not an AWS partition\n  fix: use aws, aws-cn or aws-us-gov"
+                )
+            );
+        }
     }
 
     #[test]
