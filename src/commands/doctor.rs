@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::cache;
 use crate::cli::DoctorArgs;
+use crate::commands::Outcome;
 use crate::commands::trust_policy::{self, SubjectFormat};
 use crate::config::{Config, RoleArn, vars};
 use crate::context::Ctx;
@@ -23,7 +24,7 @@ use crate::error::Error;
 use crate::exit_code::ExitCode;
 use crate::flow;
 use crate::jwt::{Claims, Token};
-use crate::output;
+use crate::output::Out;
 use crate::source::TokenSource;
 use crate::sts::{human_duration, issuer_key};
 
@@ -156,33 +157,55 @@ impl Doctor<'_> {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<ExitCode, Error> {
+/// What `doctor` runs with: the settings, or, when only the role ARN is wrong, the settings
+/// without it and that problem (a malformed role ARN is a finding, not the end of the run).
+pub struct Settings {
+    cfg: Config,
+    role_problem: Option<Error>,
+}
+
+impl Settings {
+    pub fn resolve(args: &DoctorArgs, env: &Env) -> Result<Settings, Error> {
+        let role_error = match Config::resolve(&args.credentials, env) {
+            Ok(cfg) => {
+                return Ok(Settings {
+                    cfg,
+                    role_problem: None,
+                });
+            }
+            Err(role_error) => role_error,
+        };
+        let mut without = args.credentials.clone();
+        without.role_arn = None;
+        let env = Env::from_pairs(
+            env.iter_os()
+                .filter(|(k, _)| *k != vars::ROLE_ARN && *k != vars::AWS_ROLE_ARN)
+                .map(|(k, v)| (k.to_os_string(), v.to_os_string())),
+        );
+        match Config::resolve(&without, &env) {
+            Ok(cfg) => Ok(Settings {
+                cfg,
+                role_problem: Some(role_error),
+            }),
+            // Still failing: the problem is another option, which doctor cannot work around.
+            Err(_) => Err(role_error),
+        }
+    }
+}
+
+pub fn run(
+    ctx: &Ctx,
+    out: &mut Out,
+    settings: Settings,
+    args: &DoctorArgs,
+) -> Result<Outcome, Error> {
     let started = Instant::now();
     let mut d = Doctor {
         ctx,
         checks: Vec::new(),
     };
-
-    // A malformed role ARN is a finding, not the end of the run: resolve without it and say so.
-    let (cfg, role_problem) = match Config::resolve(&args.credentials, &ctx.env) {
-        Ok(cfg) => (cfg, None),
-        Err(role_error) => {
-            let mut without = args.credentials.clone();
-            without.role_arn = None;
-            let env = Env::from_pairs(
-                ctx.env
-                    .iter_os()
-                    .filter(|(k, _)| *k != vars::ROLE_ARN && *k != vars::AWS_ROLE_ARN)
-                    .map(|(k, v)| (k.to_os_string(), v.to_os_string())),
-            );
-            match Config::resolve(&without, &env) {
-                Ok(cfg) => (cfg, Some(role_error)),
-                // Still failing: the problem is another option, which doctor cannot work around.
-                Err(_) => return Err(role_error),
-            }
-        }
-    };
-    let settings = cfg.describe();
+    let Settings { cfg, role_problem } = settings;
+    let described = cfg.describe();
 
     match (&role_problem, &cfg.role_arn) {
         (Some(e), _) => {
@@ -254,21 +277,21 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<ExitCode, Error> {
     let report = Report {
         ok: summary.failed == 0,
         summary,
-        settings,
+        settings: described,
         claims,
         assumed_role_arn: assumed,
         checks: d.checks,
     };
     if args.json {
-        output::print_json(&report)?;
+        out.print_json(&report)?;
     } else {
-        output::print(&render(&report))?;
+        out.print(&render(&report))?;
     }
-    Ok(if report.ok {
+    Ok(Outcome::Exit(if report.ok {
         ExitCode::Success
     } else {
         ExitCode::CheckFailed
-    })
+    }))
 }
 
 /// Which CI this is, by the same detection credential mode uses (so the two cannot disagree).

@@ -12,11 +12,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{CredentialArgs, SetupArgs};
+use crate::commands::Outcome;
 use crate::config::Config;
 use crate::context::Ctx;
 use crate::error::Error;
-use crate::exit_code::ExitCode;
-use crate::output;
+use crate::output::Out;
 use crate::profile_file::command_line::{self, Arg};
 use crate::profile_file::edit::{self, Request};
 use crate::profile_file::write::write_atomically;
@@ -28,7 +28,7 @@ fn migratable(key: &str) -> bool {
     matches!(key, "role_arn" | "web_identity_token_file")
 }
 
-pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
+pub fn run(ctx: &Ctx, out: &mut Out, args: &SetupArgs) -> Result<Outcome, Error> {
     let name = args.profile.trim();
     if !profile_file::valid_profile_name(name) {
         return Err(Error::usage(
@@ -184,20 +184,20 @@ pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
 
     if args.dry_run {
         match edited.diff(&path.display().to_string()) {
-            Some(diff) => output::print(&diff)?,
-            None => output::print(&format!(
+            Some(diff) => out.print(&diff)?,
+            None => out.print(&format!(
                 "{header} in {} is already up to date; nothing would change",
                 path.display()
             ))?,
         }
-        return Ok(ExitCode::Success);
+        return Ok(Outcome::SUCCESS);
     }
     if !edited.changed() && old.is_some() {
-        output::print(&format!(
+        out.print(&format!(
             "{header} in {} is already up to date",
             path.display()
         ))?;
-        return Ok(ExitCode::Success);
+        return Ok(Outcome::SUCCESS);
     }
     write_atomically(&path, &edited.text())?;
     let mut report = format!(
@@ -221,8 +221,8 @@ pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
     report.push_str(&format!(
         "\ntry it: aws --profile {name} sts get-caller-identity"
     ));
-    output::print(&report)?;
-    Ok(ExitCode::Success)
+    out.print(&report)?;
+    Ok(Outcome::SUCCESS)
 }
 
 /// The options of the section's `credential_process` line, when it runs aws-ci-creds in

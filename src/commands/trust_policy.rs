@@ -13,19 +13,23 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{Scope, TrustPolicyArgs};
+use crate::commands::Outcome;
 use crate::config::{Config, Origin};
 use crate::context::Ctx;
 use crate::error::Error;
-use crate::exit_code::ExitCode;
 use crate::flow;
-use crate::output;
+use crate::output::Out;
 use crate::sts::issuer_key;
 
 mod subject;
 pub use subject::{Component, SubCondition, SubjectFormat, sub_condition, sub_condition_for};
 
-pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
-    let cfg = Config::resolve(&args.credentials, &ctx.env)?;
+pub fn run(
+    ctx: &Ctx,
+    out: &mut Out,
+    cfg: &Config,
+    args: &TrustPolicyArgs,
+) -> Result<Outcome, Error> {
     let role = cfg.role_arn.as_ref().map(|r| &r.value);
     let account_id = match (&args.account_id, role) {
         (Some(id), _) => id.trim().to_string(),
@@ -60,10 +64,10 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
     let (issuer, subject, token_aud, claims) = match (&args.issuer, &args.subject) {
         (Some(iss), Some(sub)) => (iss.clone(), sub.clone(), Vec::new(), None),
         _ => {
-            let detected = flow::detect_token(ctx, &cfg)?;
+            let detected = flow::detect_token(ctx, cfg)?;
             let token = match detected.token {
                 Some(t) => t,
-                None => flow::mint(ctx, &cfg, detected.source.as_ref())?,
+                None => flow::mint(ctx, cfg, detected.source.as_ref())?,
             };
             let c = token.claims;
             let iss = match (&args.issuer, c.iss.clone()) {
@@ -105,7 +109,7 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
             "the issuer {issuer} is not an https:// URL; IAM only accepts OIDC providers with https issuers"
         ));
     }
-    let audience = choose_audience(&cfg, &token_aud);
+    let audience = choose_audience(cfg, &token_aud);
     let format = SubjectFormat::of_token(&subject, claims.as_ref());
     let (scope, condition) = sub_condition_for(
         &subject,
@@ -122,7 +126,7 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
     let key = issuer_key(&issuer);
     let provider_arn = format!("arn:{partition}:iam::{account_id}:oidc-provider/{key}");
     let doc = policy(&provider_arn, &key, &audience, &condition);
-    output::print_json(&doc)?;
+    out.print_json(&doc)?;
 
     ctx.diag.plain(format!(
         "# scope: {} ({}); {} subjects: {}",
@@ -141,7 +145,7 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
     ctx.diag.plain(format!(
         "aws iam create-open-id-connect-provider --url {issuer} --client-id-list {audience}"
     ));
-    Ok(ExitCode::Success)
+    Ok(Outcome::SUCCESS)
 }
 
 /// The audience the policy requires: `--audience` when given, else the token's (preferring the
