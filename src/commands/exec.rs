@@ -225,3 +225,18 @@ pub(crate) mod forward {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn the_childs_status_is_its_code_or_128_plus_the_signal() {
+        // wait(2) statuses: the code in the second byte, a terminating signal in the first.
+        assert_eq!(child_exit_code(ExitStatus::from_raw(7 << 8)), 7);
+        assert_eq!(child_exit_code(ExitStatus::from_raw(255 << 8)), 255);
+        assert_eq!(child_exit_code(ExitStatus::from_raw(libc::SIGKILL)), 137);
+        assert_eq!(child_exit_code(ExitStatus::from_raw(libc::SIGTERM)), 143);
+    }
+}
