@@ -130,6 +130,56 @@ fn cache_path_and_an_empty_list_name_the_directory() {
 }
 
 #[test]
+fn cache_list_shows_an_entry_without_its_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    let cache = crate::cache::Cache::open(&cache_dir).unwrap();
+    let parts = crate::cache::KeyParts {
+        role_arn: "arn:aws:iam::123456789012:role/deploy",
+        session_name: "gl-1-2",
+        duration_seconds: 3600,
+        policy: None,
+        policy_arns: &[],
+        sts_endpoint: "rules:eu-west-1:fips=0:dualstack=0",
+        region: "eu-west-1",
+        issuer: "https://gitlab.example.com",
+        subject: "project_path:group/app:ref_type:branch:ref:main",
+        audience: "sts.amazonaws.com",
+        job: "job-1",
+    };
+    let entry = crate::cache::Entry {
+        meta: crate::cache::EntryMeta {
+            role_arn: parts.role_arn.into(),
+            session_name: parts.session_name.into(),
+            issuer: parts.issuer.into(),
+            subject: parts.subject.into(),
+            audience: parts.audience.into(),
+            source: "gitlab".into(),
+            created: now(),
+        },
+        credentials: crate::credentials::tests::sample(now() + chrono::Duration::minutes(50)),
+    };
+    cache
+        .store(&crate::cache::CacheKey::derive(&parts), &entry)
+        .unwrap();
+
+    let env = [("AWS_CI_CREDS_CACHE_DIR", cache_dir.to_str().unwrap())];
+    let ran = run_in(dir.path(), &["cache", "list"], &env);
+    assert_eq!(ran.outcome, Ok(Outcome::SUCCESS));
+    assert_eq!(
+        ran.stdout,
+        "\
+ROLE                                   SESSION  SUBJECT                                          ISSUER                      EXPIRES (UTC)        LEFT    STATE  KEY
+arn:aws:iam::123456789012:role/deploy  gl-1-2   project_path:group/app:ref_type:branch:ref:main  https://gitlab.example.com  2026-11-26 12:50:00  50m 0s  fresh  …EY01
+"
+    );
+    // The key's last four characters are all that is shown of it.
+    for secret in ["secret-canary", "session-canary", "ASIAEXAMPLEKEY01"] {
+        assert!(!ran.stdout.contains(secret), "{secret} in {}", ran.stdout);
+    }
+}
+
+#[test]
 fn cache_without_a_usable_directory_is_a_usage_error_on_stderr_only() {
     let dir = tempfile::tempdir().unwrap();
     let ran = run_in(dir.path(), &["cache", "list"], &[]);
