@@ -1,13 +1,15 @@
-//! Dispatch: from the parsed command line to the command that runs.
+//! Dispatch: from the parsed command line to the command that runs. Each command's settings are
+//! resolved here, once, before it runs; the command gets them, the context and the [`Out`] it
+//! prints through, and returns an [`Outcome`] that `main` turns into the exit status.
 
 use crate::cli::{Cli, Command, CredentialArgs};
-use crate::commands;
+use crate::commands::{self, Outcome};
 use crate::config::Config;
 use crate::context::Ctx;
 use crate::error::Error;
-use crate::exit_code::ExitCode;
+use crate::output::Out;
 
-pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
+pub fn run(cli: Cli, ctx: &Ctx, out: &mut Out) -> Result<Outcome, Error> {
     if let Some(command) = &cli.command
         && cli.credentials != CredentialArgs::default()
     {
@@ -18,43 +20,43 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<ExitCode, Error> {
             format!("put them after it: aws-ci-creds {name} [OPTIONS]"),
         ));
     }
+    let env = &ctx.env;
     match cli.command {
         None => {
-            let cfg = Config::resolve(&cli.credentials, &ctx.env)?;
-            commands::credentials::run(ctx, &cfg)?;
-            Ok(ExitCode::Success)
+            let cfg = Config::resolve(&cli.credentials, env)?;
+            commands::credentials::run(ctx, out, &cfg)
         }
-        Some(Command::Cache(args)) => commands::cache::run(ctx, &args),
-        Some(Command::Demo) => commands::demo::run(ctx),
-        Some(Command::Doctor(args)) => commands::doctor::run(ctx, &args),
-        Some(Command::TrustPolicy(args)) => commands::trust_policy::run(ctx, &args),
-        Some(Command::Setup(args)) => commands::setup::run(ctx, &args),
-        Some(Command::Exec(args)) => commands::exec::run(ctx, &args),
-        Some(Command::Serve(args)) => commands::serve::run(ctx, &args),
-        Some(Command::Export(args)) => commands::export::run(ctx, &args),
-        Some(Command::Completions(args)) => commands::completions::run(ctx, &args),
+        Some(Command::Cache(args)) => {
+            let cfg = commands::cache::settings(&args, env)?;
+            commands::cache::run(ctx, out, &cfg, &args)
+        }
+        Some(Command::Demo) => commands::demo::run(ctx, out),
+        Some(Command::Doctor(args)) => {
+            let settings = commands::doctor::Settings::resolve(&args, env)?;
+            commands::doctor::run(ctx, out, settings, &args)
+        }
+        Some(Command::TrustPolicy(args)) => {
+            let cfg = Config::resolve(&args.credentials, env)?;
+            commands::trust_policy::run(ctx, out, &cfg, &args)
+        }
+        // setup resolves inside: its settings are the options given merged with what the
+        // profile it edits already holds, which only it reads.
+        Some(Command::Setup(args)) => commands::setup::run(ctx, out, &args),
+        Some(Command::Exec(args)) => {
+            let cfg = Config::resolve(&args.credentials, env)?;
+            commands::exec::run(ctx, &cfg, &args)
+        }
+        Some(Command::Serve(args)) => {
+            let cfg = Config::resolve(&args.credentials, env)?;
+            commands::serve::run(ctx, out, &cfg, &args)
+        }
+        Some(Command::Export(args)) => {
+            let cfg = Config::resolve(&args.credentials, env)?;
+            commands::export::run(ctx, out, &cfg, &args)
+        }
+        Some(Command::Completions(args)) => commands::completions::run(out, &args),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[test]
-    fn credential_options_before_a_subcommand_are_refused_by_name() {
-        let cli = Cli::try_parse_from(["aws-ci-creds", "--role-arn", "x", "demo"]).unwrap();
-        let ctx = Ctx {
-            env: crate::env::Env::default(),
-            clock: Box::new(crate::clock::SystemClock),
-            diag: crate::diag::Diag::default(),
-            paths: crate::context::Paths::default(),
-        };
-        let err = run(cli, &ctx).unwrap_err();
-        assert_eq!(err.exit_code(), ExitCode::Usage);
-        assert!(
-            err.to_string().contains("before the subcommand `demo`"),
-            "{err}"
-        );
-    }
-}
+mod tests;

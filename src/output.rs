@@ -1,5 +1,6 @@
 //! stdout. In credential mode it carries exactly one JSON document, the credential_process
-//! protocol; the subcommands print their reports here too. No other module writes stdout.
+//! protocol; the subcommands print their reports here too, through the [`Out`] they are given.
+//! No other module writes stdout.
 
 use std::io::Write;
 
@@ -41,42 +42,65 @@ pub fn process_json(creds: &Credentials) -> String {
     serde_json::to_string(&doc).expect("plain strings always serialize")
 }
 
-/// Prints the credential_process JSON: the whole purpose of credential mode.
-pub fn print_process_json(creds: &Credentials) -> Result<(), Error> {
-    write_stdout(&process_json(creds))
+/// Where a command's stdout goes: the process's stdout in the binary ([`Out::stdout`]), a
+/// buffer in unit tests ([`Out::to`]). Commands get one from `app` and write only through it,
+/// so this module stays the one writer of stdout.
+pub struct Out<'a> {
+    w: Box<dyn Write + 'a>,
 }
 
-/// Prints a report line (or block) of a subcommand.
-pub fn print(text: &str) -> Result<(), Error> {
-    write_stdout(text)
+impl Out<'static> {
+    /// The process's stdout. Every write is flushed at once, as the SDKs read us through a pipe.
+    pub fn stdout() -> Out<'static> {
+        Out {
+            w: Box::new(std::io::stdout()),
+        }
+    }
 }
 
-/// Prints `text` exactly as given (it carries its own newlines): `export`'s and `serve`'s
-/// variables, which are secrets the user asked for.
-pub fn print_exact(text: &str) -> Result<(), Error> {
-    write_stdout_raw(text)
-}
+impl<'a> Out<'a> {
+    /// Output into any writer (a `Vec<u8>` in tests).
+    pub fn to(w: &'a mut dyn Write) -> Out<'a> {
+        Out { w: Box::new(w) }
+    }
 
-/// Prints a value as pretty JSON (the `--json` forms).
-pub fn print_json<T: Serialize>(value: &T) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::internal("could not serialise the JSON output", e))?;
-    write_stdout(&text)
-}
+    /// Prints the credential_process JSON: the whole purpose of credential mode.
+    pub fn process_json(&mut self, creds: &Credentials) -> Result<(), Error> {
+        self.line(&process_json(creds))
+    }
 
-fn write_stdout(text: &str) -> Result<(), Error> {
-    write_stdout_raw(&format!("{text}\n"))
-}
+    /// Prints a report line (or block) of a subcommand.
+    pub fn print(&mut self, text: &str) -> Result<(), Error> {
+        self.line(text)
+    }
 
-fn write_stdout_raw(text: &str) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::Internal {
-            message: Message::new(format!("could not write to stdout: {e}"))
-                .fix("the program that ran aws-ci-creds closed its end of the pipe; check how it is invoked"),
-            cause: None,
-        })
+    /// Prints `text` exactly as given (it carries its own newlines): `export`'s and `serve`'s
+    /// variables, which are secrets the user asked for.
+    pub fn print_exact(&mut self, text: &str) -> Result<(), Error> {
+        self.raw(text)
+    }
+
+    /// Prints a value as pretty JSON (the `--json` forms).
+    pub fn print_json<T: Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        let text = serde_json::to_string_pretty(value)
+            .map_err(|e| Error::internal("could not serialise the JSON output", e))?;
+        self.line(&text)
+    }
+
+    fn line(&mut self, text: &str) -> Result<(), Error> {
+        self.raw(&format!("{text}\n"))
+    }
+
+    fn raw(&mut self, text: &str) -> Result<(), Error> {
+        let out = &mut self.w;
+        out.write_all(text.as_bytes())
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::Internal {
+                message: Message::new(format!("could not write to stdout: {e}"))
+                    .fix("the program that ran aws-ci-creds closed its end of the pipe; check how it is invoked"),
+                cause: None,
+            })
+    }
 }
 
 #[cfg(test)]

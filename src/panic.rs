@@ -17,6 +17,8 @@ pub fn install_hook() {
         crate::diag::Diag::default().plain(format!(
             "aws-ci-creds: internal error: {message}{location}\n  this is a bug: please report it with the output of -v (it never contains secrets)"
         ));
+        // The one exit outside main: a panic never returns an outcome, and unwinding on would
+        // end with Rust's 101, which is not in our table.
         std::process::exit(i32::from(crate::exit_code::ExitCode::Internal.code()));
     }));
 }

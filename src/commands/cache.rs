@@ -4,23 +4,34 @@ use serde::Serialize;
 
 use crate::cache::{self, EntryState, Listed};
 use crate::cli::{CacheAction, CacheArgs};
-use crate::config;
+use crate::commands::Outcome;
+use crate::config::{self, CacheConfig};
 use crate::context::Ctx;
+use crate::env::Env;
 use crate::error::Error;
-use crate::exit_code::ExitCode;
-use crate::output;
+use crate::output::Out;
 use crate::sts::human_duration;
 
-pub fn run(ctx: &Ctx, args: &CacheArgs) -> Result<ExitCode, Error> {
+/// The cache settings of `cache list|clear|path`.
+pub fn settings(args: &CacheArgs, env: &Env) -> Result<CacheConfig, Error> {
     let opts = match &args.action {
         CacheAction::List { cache, .. }
         | CacheAction::Clear { cache, .. }
         | CacheAction::Path { cache } => cache,
     };
     // The subcommands look at the cache even when credential mode would not use it.
-    let mut cfg = config::resolve_cache(opts, &ctx.env)?;
+    let mut cfg = config::resolve_cache(opts, env)?;
     cfg.enabled.value = true;
-    let selected = cache::select(&cfg, &ctx.paths);
+    Ok(cfg)
+}
+
+pub fn run(
+    ctx: &Ctx,
+    out: &mut Out,
+    cfg: &CacheConfig,
+    args: &CacheArgs,
+) -> Result<Outcome, Error> {
+    let selected = cache::select(cfg, &ctx.paths);
     for (dir, problem) in &selected.refused {
         ctx.diag.warn(format!(
             "cache directory {} not used: {problem}",
@@ -31,10 +42,10 @@ pub fn run(ctx: &Ctx, args: &CacheArgs) -> Result<ExitCode, Error> {
     match &args.action {
         CacheAction::Path { .. } => {
             match &selected.cache {
-                Some(c) => output::print(&format!("{}\t({})", c.dir().display(), selected.reason))?,
+                Some(c) => out.print(&format!("{}\t({})", c.dir().display(), selected.reason))?,
                 None => return Err(no_cache_dir(&selected.refused)),
             }
-            Ok(ExitCode::Success)
+            Ok(Outcome::SUCCESS)
         }
         CacheAction::List { json, .. } => {
             let Some(c) = &selected.cache else {
@@ -65,11 +76,11 @@ pub fn run(ctx: &Ctx, args: &CacheArgs) -> Result<ExitCode, Error> {
                         })
                         .collect(),
                 };
-                output::print_json(&listing)?;
+                out.print_json(&listing)?;
             } else {
-                output::print(&table(&entries, now))?;
+                out.print(&table(&entries, now))?;
             }
-            Ok(ExitCode::Success)
+            Ok(Outcome::SUCCESS)
         }
         CacheAction::Clear { expired, .. } => {
             let Some(c) = &selected.cache else {
@@ -79,7 +90,7 @@ pub fn run(ctx: &Ctx, args: &CacheArgs) -> Result<ExitCode, Error> {
                 .clear(*expired, ctx.clock.now())
                 .map_err(|p| Error::usage(p.what, p.fix))?;
             if removed.is_empty() {
-                output::print(&format!("nothing to remove in {}", c.dir().display()))?;
+                out.print(&format!("nothing to remove in {}", c.dir().display()))?;
             }
             for r in &removed {
                 let who = r
@@ -87,9 +98,9 @@ pub fn run(ctx: &Ctx, args: &CacheArgs) -> Result<ExitCode, Error> {
                     .as_ref()
                     .map(|m| format!(" ({}, session {})", m.role_arn, m.session_name))
                     .unwrap_or_default();
-                output::print(&format!("removed {}{who}", r.file))?;
+                out.print(&format!("removed {}{who}", r.file))?;
             }
-            Ok(ExitCode::Success)
+            Ok(Outcome::SUCCESS)
         }
     }
 }

@@ -3,15 +3,14 @@
 //! (`docs/aws-ci-creds.1`), which keeps `clap_mangen` out of the binary.
 
 use crate::cli::{self, CompletionsArgs};
-use crate::context::Ctx;
+use crate::commands::Outcome;
 use crate::error::Error;
-use crate::exit_code::ExitCode;
-use crate::output;
+use crate::output::Out;
 
-pub fn run(_ctx: &Ctx, args: &CompletionsArgs) -> Result<ExitCode, Error> {
+pub fn run(out: &mut Out, args: &CompletionsArgs) -> Result<Outcome, Error> {
     let text = script(args.shell)?;
-    output::print(text.trim_end_matches('\n'))?;
-    Ok(ExitCode::Success)
+    out.print(text.trim_end_matches('\n'))?;
+    Ok(Outcome::SUCCESS)
 }
 
 /// The completion script for this shell.

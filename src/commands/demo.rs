@@ -4,67 +4,114 @@
 //! Each step is printed; no secret ever is (the token and the keys stay in their files and
 //! pipes).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
 
+use crate::commands::Outcome;
 use crate::context::Ctx;
 use crate::emulator::{Emulator, EmulatorConfig, RoleTrust};
 use crate::error::{Error, Message};
-use crate::exit_code::ExitCode;
-use crate::output;
+use crate::output::Out;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/demo-deploy";
 const SUBJECT: &str = "project_path:demo-group/demo-project:ref_type:branch:ref:main";
 const TRUSTED: &str = "project_path:demo-group/demo-project:*";
 
-pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
+pub fn run(ctx: &Ctx, out: &mut Out) -> Result<Outcome, Error> {
     let exe = ctx.paths.current_exe.clone().ok_or_else(|| {
         Error::internal("cannot find this executable's path", "current_exe failed")
     })?;
-    let demo_failed = |what: &str, e: &dyn std::fmt::Display| Error::Internal {
-        message: Message::new(format!("demo: {what}: {e}")),
-        cause: None,
-    };
-
     let emu = Emulator::start(EmulatorConfig {
         roles: vec![RoleTrust::new(ROLE, "sts.amazonaws.com", TRUSTED)],
         ..EmulatorConfig::default()
     })
-    .map_err(|e| demo_failed("could not start the local emulator", &e))?;
-    let dir = demo_dir(ctx).map_err(|e| demo_failed("could not create a temp dir", &e))?;
+    .map_err(|e| failed("could not start the local emulator", &e))?;
+    let dir = demo_dir(ctx).map_err(|e| failed("could not create a temp dir", &e))?;
 
-    step("1. A local OIDC issuer and a strict STS emulator, on 127.0.0.1 only")?;
-    line(&format!(
-        "issuer   {}   (its JWKS at /jwks)",
-        emu.issuer_url()
-    ))?;
-    line(&format!("sts      {}", emu.sts_endpoint()))?;
-    line(&format!("role     {ROLE}"))?;
-    line(&format!(
-        "         trusts aud = sts.amazonaws.com, sub like {TRUSTED}"
-    ))?;
+    show_emulator(out, &emu)?;
+    let token_path = job_token(out, &emu, dir.path())?;
+    let (config_path, process_args) = aws_config(out, &exe, &emu, &token_path, dir.path())?;
+    through_the_sdk(ctx, out, &emu, &exe, &config_path, &process_args)?;
+    another_project(out, &emu, &exe, dir.path())?;
 
-    step("2. The job's OIDC ID token, as GitLab's `id_tokens:` hands it over")?;
+    step(out, "Done")?;
+    line(
+        out,
+        "Nothing left this machine. Next: docs/getting-started.md, and `aws-ci-creds --help`.",
+    )?;
+    ctx.diag
+        .debug(format!("demo files in {}", dir.path().display()));
+    Ok(Outcome::SUCCESS)
+}
+
+fn failed(what: &str, e: &dyn std::fmt::Display) -> Error {
+    Error::Internal {
+        message: Message::new(format!("demo: {what}: {e}")),
+        cause: None,
+    }
+}
+
+/// Step 1: what runs where.
+fn show_emulator(out: &mut Out, emu: &Emulator) -> Result<(), Error> {
+    step(
+        out,
+        "1. A local OIDC issuer and a strict STS emulator, on 127.0.0.1 only",
+    )?;
+    line(
+        out,
+        &format!("issuer   {}   (its JWKS at /jwks)", emu.issuer_url()),
+    )?;
+    line(out, &format!("sts      {}", emu.sts_endpoint()))?;
+    line(out, &format!("role     {ROLE}"))?;
+    line(
+        out,
+        &format!("         trusts aud = sts.amazonaws.com, sub like {TRUSTED}"),
+    )
+}
+
+/// Step 2: the job's token, in a private file. Returns its path.
+fn job_token(out: &mut Out, emu: &Emulator, dir: &Path) -> Result<PathBuf, Error> {
+    step(
+        out,
+        "2. The job's OIDC ID token, as GitLab's `id_tokens:` hands it over",
+    )?;
     let claims = json!({
         "sub": SUBJECT, "aud": "sts.amazonaws.com", "project_id": "4242", "job_id": "9001",
         "project_path": "demo-group/demo-project", "ref": "main", "ref_type": "branch",
     });
-    let token = emu.mint(claims.clone());
-    let token_path = dir.path().join("id-token");
-    write_private(&token_path, &token).map_err(|e| demo_failed("could not write the token", &e))?;
-    line(&format!("iss {}", emu.issuer_url()))?;
-    line(&format!("sub {SUBJECT}"))?;
-    line("aud sts.amazonaws.com, expires in 1h")?;
-    line(&format!(
-        "written to {} (mode 0600; a token is a secret and is never printed)",
-        token_path.display()
-    ))?;
+    let token = emu.mint(claims);
+    let token_path = dir.join("id-token");
+    write_private(&token_path, &token).map_err(|e| failed("could not write the token", &e))?;
+    line(out, &format!("iss {}", emu.issuer_url()))?;
+    line(out, &format!("sub {SUBJECT}"))?;
+    line(out, "aud sts.amazonaws.com, expires in 1h")?;
+    line(
+        out,
+        &format!(
+            "written to {} (mode 0600; a token is a secret and is never printed)",
+            token_path.display()
+        ),
+    )?;
+    Ok(token_path)
+}
 
-    step("3. An AWS config whose credential_process runs this binary")?;
-    let cache_dir = dir.path().join("cache");
-    let process_args = [
+/// Step 3: a profile whose credential_process runs this binary. Returns the config file's path
+/// and the process's arguments.
+fn aws_config(
+    out: &mut Out,
+    exe: &Path,
+    emu: &Emulator,
+    token_path: &Path,
+    dir: &Path,
+) -> Result<(PathBuf, Vec<String>), Error> {
+    step(
+        out,
+        "3. An AWS config whose credential_process runs this binary",
+    )?;
+    let cache_dir = dir.join("cache");
+    let process_args = vec![
         "--role-arn".to_string(),
         ROLE.to_string(),
         "--token-file".to_string(),
@@ -83,13 +130,24 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
         .join(" ");
     let config =
         format!("[profile demo]\ncredential_process = {process_line}\nregion = us-east-1\n");
-    let config_path = dir.path().join("config");
+    let config_path = dir.join("config");
     std::fs::write(&config_path, &config)
-        .map_err(|e| demo_failed("could not write the AWS config", &e))?;
+        .map_err(|e| failed("could not write the AWS config", &e))?;
     for l in config.lines() {
-        line(l)?;
+        line(out, l)?;
     }
+    Ok((config_path, process_args))
+}
 
+/// Steps 4 and 5: a real SDK client through the profile, twice; the second is a cache hit.
+fn through_the_sdk(
+    ctx: &Ctx,
+    out: &mut Out,
+    emu: &Emulator,
+    exe: &Path,
+    config_path: &Path,
+    process_args: &[String],
+) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -99,40 +157,57 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
     // distroless) cannot, so the demo then runs the same command line itself.
     let shell = find_in_path(ctx.env.get_os("PATH"), "sh").is_some();
     let identity = || match shell {
-        true => runtime.block_on(caller_identity(&config_path, &emu.sts_endpoint())),
-        false => runtime.block_on(direct_identity(&exe, &process_args, &emu.sts_endpoint())),
+        true => runtime.block_on(caller_identity(config_path, &emu.sts_endpoint())),
+        false => runtime.block_on(direct_identity(exe, process_args, &emu.sts_endpoint())),
     };
     if shell {
         step(
+            out,
             "4. A real AWS SDK client (aws-sdk-rust) calls STS GetCallerIdentity with profile demo",
         )?;
     } else {
         step(
+            out,
             "4. No `sh` on PATH, and the SDKs run credential_process through `sh -c`: the demo runs that command itself, then a real AWS SDK client (aws-sdk-rust) calls STS GetCallerIdentity with its credentials",
         )?;
     }
     let (arn, took) = identity()?;
-    line(&format!("caller   {arn}   ({} ms)", took))?;
-    line(&format!(
-        "STS AssumeRoleWithWebIdentity calls so far: {}",
-        emu.sts_calls("AssumeRoleWithWebIdentity")
-    ))?;
+    line(out, &format!("caller   {arn}   ({} ms)", took))?;
+    line(
+        out,
+        &format!(
+            "STS AssumeRoleWithWebIdentity calls so far: {}",
+            emu.sts_calls("AssumeRoleWithWebIdentity")
+        ),
+    )?;
 
-    step("5. Again, as every `aws` command and Terraform provider would: from the cache")?;
+    step(
+        out,
+        "5. Again, as every `aws` command and Terraform provider would: from the cache",
+    )?;
     let (arn, took) = identity()?;
-    line(&format!("caller   {arn}   ({} ms)", took))?;
-    line(&format!(
-        "STS AssumeRoleWithWebIdentity calls so far: {} (the second process read the cache)",
-        emu.sts_calls("AssumeRoleWithWebIdentity")
-    ))?;
+    line(out, &format!("caller   {arn}   ({} ms)", took))?;
+    line(
+        out,
+        &format!(
+            "STS AssumeRoleWithWebIdentity calls so far: {} (the second process read the cache)",
+            emu.sts_calls("AssumeRoleWithWebIdentity")
+        ),
+    )
+}
 
-    step("6. A job from another project: what the error tells you")?;
+/// Step 6: a token the role does not trust, and the error the user would see.
+fn another_project(out: &mut Out, emu: &Emulator, exe: &Path, dir: &Path) -> Result<(), Error> {
+    step(
+        out,
+        "6. A job from another project: what the error tells you",
+    )?;
     let other = emu.mint(json!({"sub": "project_path:other-group/app:ref_type:branch:ref:main", "aud": "sts.amazonaws.com"}));
-    let other_path = dir.path().join("other-token");
-    write_private(&other_path, &other).map_err(|e| demo_failed("could not write the token", &e))?;
+    let other_path = dir.join("other-token");
+    write_private(&other_path, &other).map_err(|e| failed("could not write the token", &e))?;
     // stdin is a pipe closed at once, not Stdio::null(): that opens /dev/null, which an
     // empty root or a `scratch` image does not have.
-    let out = std::process::Command::new(&exe)
+    let result = std::process::Command::new(exe)
         .args([
             "--role-arn",
             ROLE,
@@ -146,20 +221,18 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
         .arg(&other_path)
         .stdin(std::process::Stdio::piped())
         .output()
-        .map_err(|e| demo_failed("could not run the binary", &e))?;
-    line(&format!(
-        "exit code {} (STS refused), stderr:",
-        out.status.code().unwrap_or(-1)
-    ))?;
-    for l in String::from_utf8_lossy(&out.stderr).lines() {
-        line(&format!("  {l}"))?;
+        .map_err(|e| failed("could not run the binary", &e))?;
+    line(
+        out,
+        &format!(
+            "exit code {} (STS refused), stderr:",
+            result.status.code().unwrap_or(-1)
+        ),
+    )?;
+    for l in String::from_utf8_lossy(&result.stderr).lines() {
+        line(out, &format!("  {l}"))?;
     }
-
-    step("Done")?;
-    line("Nothing left this machine. Next: docs/getting-started.md, and `aws-ci-creds --help`.")?;
-    ctx.diag
-        .debug(format!("demo files in {}", dir.path().display()));
-    Ok(ExitCode::Success)
+    Ok(())
 }
 
 async fn caller_identity(config_path: &Path, endpoint: &str) -> Result<(String, u128), Error> {
@@ -291,12 +364,12 @@ fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-fn step(title: &str) -> Result<(), Error> {
-    output::print(&format!("\n== {title}"))
+fn step(out: &mut Out, title: &str) -> Result<(), Error> {
+    out.print(&format!("\n== {title}"))
 }
 
-fn line(text: &str) -> Result<(), Error> {
-    output::print(&format!("   {text}"))
+fn line(out: &mut Out, text: &str) -> Result<(), Error> {
+    out.print(&format!("   {text}"))
 }
 
 /// GetCallerIdentity through the SDK client `conf` describes: the assumed role's ARN and the

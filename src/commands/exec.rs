@@ -20,10 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::cli::ExecArgs;
+use crate::commands::Outcome;
 use crate::config::{Config, Origin};
 use crate::context::Ctx;
 use crate::error::{Error, Message};
-use crate::exit_code::ExitCode;
 use crate::flow;
 use crate::serve;
 
@@ -46,21 +46,20 @@ const REMOVED_WITH_SERVE: &[&str] = &[
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ];
 
-pub fn run(ctx: &Ctx, args: &ExecArgs) -> Result<ExitCode, Error> {
+pub fn run(ctx: &Ctx, cfg: &Config, args: &ExecArgs) -> Result<Outcome, Error> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::usage(
             "exec needs a command to run",
             "aws-ci-creds exec [options] -- terraform apply",
         ));
     };
-    let cfg = Config::resolve(&args.credentials, &ctx.env)?;
     // Bound first: a taken port fails before any network call.
     let bound = if args.serve {
         Some(serve::Bound::bind(0)?)
     } else {
         None
     };
-    let creds = flow::obtain(ctx, &cfg)?;
+    let creds = flow::obtain(ctx, cfg)?;
 
     let mut cmd = std::process::Command::new(program);
     cmd.args(rest).env_clear();
@@ -98,17 +97,15 @@ pub fn run(ctx: &Ctx, args: &ExecArgs) -> Result<ExitCode, Error> {
                 "credentials endpoint on {} for the command",
                 bound.url()
             ));
-            serve::run(ctx, &cfg, bound, creds, || {
-                run_child(ctx, program, &mut cmd)
-            })??
+            serve::run(ctx, cfg, bound, creds, || run_child(ctx, program, &mut cmd))??
         }
         None => run_child(ctx, program, &mut cmd)?,
     };
-    std::process::exit(code)
+    Ok(Outcome::Child(code))
 }
 
 /// Starts the command, forwards signals to it, and returns its exit code.
-fn run_child(ctx: &Ctx, program: &OsStr, cmd: &mut std::process::Command) -> Result<i32, Error> {
+fn run_child(ctx: &Ctx, program: &OsStr, cmd: &mut std::process::Command) -> Result<u8, Error> {
     let shown = program.to_string_lossy();
     ctx.diag.info(format!("running {shown}"));
     let mut child = cmd.spawn().map_err(|e| {
@@ -129,13 +126,16 @@ fn run_child(ctx: &Ctx, program: &OsStr, cmd: &mut std::process::Command) -> Res
 }
 
 /// The child's exit code, or 128 + the signal that ended it (the shell's convention).
-pub fn child_exit_code(status: ExitStatus) -> i32 {
+pub fn child_exit_code(status: ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
+    let code = match (status.code(), status.signal()) {
         (Some(code), _) => code,
         (None, Some(signal)) => 128 + signal,
         (None, None) => 1,
-    }
+    };
+    // The low 8 bits, as exit(2) keeps them (a status code is 0..=255 and 128 + a signal's
+    // number fits, so nothing is lost).
+    code as u8
 }
 
 /// Signal forwarding: handlers record SIGINT/SIGTERM, the wait loop sends them on (`serve`
@@ -223,5 +223,20 @@ pub(crate) mod forward {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn the_childs_status_is_its_code_or_128_plus_the_signal() {
+        // wait(2) statuses: the code in the second byte, a terminating signal in the first.
+        assert_eq!(child_exit_code(ExitStatus::from_raw(7 << 8)), 7);
+        assert_eq!(child_exit_code(ExitStatus::from_raw(255 << 8)), 255);
+        assert_eq!(child_exit_code(ExitStatus::from_raw(libc::SIGKILL)), 137);
+        assert_eq!(child_exit_code(ExitStatus::from_raw(libc::SIGTERM)), 143);
     }
 }

@@ -7,16 +7,15 @@
 //! do not refresh: stderr says when they expire and points at `exec --serve`.
 
 use crate::cli::{ExportArgs, ExportFormat};
+use crate::commands::Outcome;
 use crate::config::{Config, Origin};
 use crate::context::Ctx;
 use crate::error::Error;
-use crate::exit_code::ExitCode;
 use crate::flow;
-use crate::output;
+use crate::output::Out;
 use crate::vars::{self, Var};
 
-pub fn run(ctx: &Ctx, args: &ExportArgs) -> Result<ExitCode, Error> {
-    let cfg = Config::resolve(&args.credentials, &ctx.env)?;
+pub fn run(ctx: &Ctx, out: &mut Out, cfg: &Config, args: &ExportArgs) -> Result<Outcome, Error> {
     // Checked before the exchange: nothing is fetched that could not be written.
     let github_env = match args.format {
         ExportFormat::GithubEnv => Some(
@@ -32,7 +31,7 @@ pub fn run(ctx: &Ctx, args: &ExportArgs) -> Result<ExitCode, Error> {
         ),
         _ => None,
     };
-    let creds = flow::obtain(ctx, &cfg)?;
+    let creds = flow::obtain(ctx, cfg)?;
     let expiration = creds
         .expiration
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -70,7 +69,7 @@ pub fn run(ctx: &Ctx, args: &ExportArgs) -> Result<ExitCode, Error> {
 
     if ctx.env.is("GITHUB_ACTIONS", "true") && !args.no_mask {
         match vars::masks(&list, args.format) {
-            Some(masks) => output::print_exact(&masks)?,
+            Some(masks) => out.print_exact(&masks)?,
             None => ctx.diag.warn(format!(
                 "--format {} cannot carry ::add-mask:: lines, so GitHub will not mask these values if they reach the log: prefer --format github-env",
                 format_name(args.format)
@@ -80,13 +79,13 @@ pub fn run(ctx: &Ctx, args: &ExportArgs) -> Result<ExitCode, Error> {
     let text = vars::render(&list, args.format, &delimiter);
     match github_env {
         Some(path) => vars::append_env_file(std::path::Path::new(path), &text, "GITHUB_ENV")?,
-        None => output::print_exact(&text)?,
+        None => out.print_exact(&text)?,
     }
     ctx.diag.warn(format!(
         "the exported credentials expire at {expiration} ({} from now) and are not refreshed: for longer jobs use `aws-ci-creds exec --serve -- CMD` or `aws-ci-creds serve` (docs/serve.md)",
         crate::sts::human_duration(creds.remaining(ctx.clock.now()).num_seconds())
     ));
-    Ok(ExitCode::Success)
+    Ok(Outcome::SUCCESS)
 }
 
 fn format_name(format: ExportFormat) -> &'static str {

@@ -10,24 +10,23 @@
 use std::time::{Duration, Instant};
 
 use crate::cli::{ExportFormat, ServeArgs};
+use crate::commands::Outcome;
 use crate::commands::exec::forward;
 use crate::config::{Config, parse_duration};
 use crate::context::Ctx;
 use crate::error::Error;
-use crate::exit_code::ExitCode;
 use crate::flow;
-use crate::output;
+use crate::output::Out;
 use crate::serve::{self, Bound};
 use crate::vars::{self, Var};
 
 /// A GitHub-hosted job's limit; long enough for any CI job, short enough to never linger.
 const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(6 * 3600);
 
-pub fn run(ctx: &Ctx, args: &ServeArgs) -> Result<ExitCode, Error> {
-    let cfg = Config::resolve(&args.credentials, &ctx.env)?;
+pub fn run(ctx: &Ctx, out: &mut Out, cfg: &Config, args: &ServeArgs) -> Result<Outcome, Error> {
     let lifetime = max_lifetime(args)?;
     let bound = Bound::bind(args.port.unwrap_or(0))?;
-    let creds = flow::obtain(ctx, &cfg)?;
+    let creds = flow::obtain(ctx, cfg)?;
     let vars = vec![
         Var {
             name: serve::URI_VAR,
@@ -42,9 +41,11 @@ pub fn run(ctx: &Ctx, args: &ServeArgs) -> Result<ExitCode, Error> {
     ];
 
     if args.detach {
-        detach(ctx, args, &vars, &bound)?;
+        if let Forked::Parent = detach(ctx, out, args, &vars, &bound)? {
+            return Ok(Outcome::SUCCESS);
+        }
     } else {
-        hand_out(ctx, args, &vars)?;
+        hand_out(ctx, out, args, &vars)?;
         ctx.diag.plain(format!(
             "aws-ci-creds: serving credentials on {} for at most {}; stop with SIGTERM or Ctrl-C",
             bound.url(),
@@ -52,8 +53,8 @@ pub fn run(ctx: &Ctx, args: &ServeArgs) -> Result<ExitCode, Error> {
         ));
     }
     forward::install_without_child()?;
-    serve::run(ctx, &cfg, bound, creds, || wait(ctx, lifetime))?;
-    Ok(ExitCode::Success)
+    serve::run(ctx, cfg, bound, creds, || wait(ctx, lifetime))?;
+    Ok(Outcome::SUCCESS)
 }
 
 fn max_lifetime(args: &ServeArgs) -> Result<Duration, Error> {
@@ -70,14 +71,12 @@ fn max_lifetime(args: &ServeArgs) -> Result<Duration, Error> {
 }
 
 /// Prints the variables (with GitHub masks) or appends them to `--env-file`.
-fn hand_out(ctx: &Ctx, args: &ServeArgs, vars: &[Var]) -> Result<(), Error> {
+fn hand_out(ctx: &Ctx, out: &mut Out, args: &ServeArgs, vars: &[Var]) -> Result<(), Error> {
     let github = ctx.env.is("GITHUB_ACTIONS", "true") && !args.no_mask;
     match &args.env_file {
         Some(path) => {
             if github {
-                output::print_exact(
-                    &vars::masks(vars, ExportFormat::GithubEnv).unwrap_or_default(),
-                )?;
+                out.print_exact(&vars::masks(vars, ExportFormat::GithubEnv).unwrap_or_default())?;
             }
             vars::append_env_file(
                 path,
@@ -91,14 +90,28 @@ fn hand_out(ctx: &Ctx, args: &ServeArgs, vars: &[Var]) -> Result<(), Error> {
                 text.push_str(&vars::masks(vars, ExportFormat::Sh).unwrap_or_default());
             }
             text.push_str(&vars::render(vars, ExportFormat::Sh, ""));
-            output::print_exact(&text)
+            out.print_exact(&text)
         }
     }
 }
 
+/// Which side of [`detach`]'s fork this is.
+enum Forked {
+    /// Hands out the variables, then ends at once with success: the child serves.
+    Parent,
+    /// Serves, in its own session.
+    Child,
+}
+
 /// Forks: the parent hands out the variables and returns, the child serves in its own session
 /// with stdio on /dev/null (the step's pipes must not stay open, or the CI waits on them).
-fn detach(ctx: &Ctx, args: &ServeArgs, vars: &[Var], bound: &Bound) -> Result<(), Error> {
+fn detach(
+    ctx: &Ctx,
+    out: &mut Out,
+    args: &ServeArgs,
+    vars: &[Var],
+    bound: &Bound,
+) -> Result<Forked, Error> {
     // SAFETY: fork has no preconditions; the runtime used by `obtain` has been shut down, and the
     // child only goes on to start its own threads.
     match unsafe { libc::fork() } {
@@ -120,15 +133,15 @@ fn detach(ctx: &Ctx, args: &ServeArgs, vars: &[Var], bound: &Bound) -> Result<()
                     }
                 }
             }
-            Ok(())
+            Ok(Forked::Child)
         }
         pid => {
-            hand_out(ctx, args, vars)?;
+            hand_out(ctx, out, args, vars)?;
             ctx.diag.plain(format!(
                 "aws-ci-creds: serving credentials on {} in the background (pid {pid}); stop it with `kill {pid}`",
                 bound.url()
             ));
-            std::process::exit(0)
+            Ok(Forked::Parent)
         }
     }
 }

@@ -12,11 +12,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{CredentialArgs, SetupArgs};
+use crate::commands::Outcome;
 use crate::config::Config;
 use crate::context::Ctx;
 use crate::error::Error;
-use crate::exit_code::ExitCode;
-use crate::output;
+use crate::output::Out;
 use crate::profile_file::command_line::{self, Arg};
 use crate::profile_file::edit::{self, Request};
 use crate::profile_file::write::write_atomically;
@@ -28,7 +28,7 @@ fn migratable(key: &str) -> bool {
     matches!(key, "role_arn" | "web_identity_token_file")
 }
 
-pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
+pub fn run(ctx: &Ctx, out: &mut Out, args: &SetupArgs) -> Result<Outcome, Error> {
     let name = args.profile.trim();
     if !profile_file::valid_profile_name(name) {
         return Err(Error::usage(
@@ -40,6 +40,67 @@ pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
     let old = read(&path)?;
     let file = ProfileFile::parse(old.as_deref().unwrap_or(""));
     let sections = file.profile_sections(name);
+    refuse_duplicates(&path, name, &sections)?;
+    let section = sections.first();
+    let conflicts = section.map(|s| file.conflicts(s)).unwrap_or_default();
+    refuse_conflicts(args, &path, name, &conflicts)?;
+
+    let migration = migrate(ctx, args, &file, section, &conflicts)?;
+    let line = credential_process(ctx, &migration.creds)?;
+    let mut settings = vec![("credential_process", line.clone())];
+    if let Some(region) = &args.credentials.region {
+        settings.push(("region", region.clone()));
+    }
+    let edited = edit::edit(
+        &file,
+        section,
+        &section_id(name),
+        &Request {
+            settings,
+            comment_out: migration.comment_out,
+            marker: marker(&migration.moved),
+        },
+    );
+    warn_about_credentials_file(ctx, name);
+    let header = section_id(name).canonical_header();
+
+    if args.dry_run {
+        match edited.diff(&path.display().to_string()) {
+            Some(diff) => out.print(&diff)?,
+            None => out.print(&format!(
+                "{header} in {} is already up to date; nothing would change",
+                path.display()
+            ))?,
+        }
+        return Ok(Outcome::SUCCESS);
+    }
+    if !edited.changed() && old.is_some() {
+        out.print(&format!(
+            "{header} in {} is already up to date",
+            path.display()
+        ))?;
+        return Ok(Outcome::SUCCESS);
+    }
+    write_atomically(&path, &edited.text())?;
+    let done = Done {
+        appended: edited.appended,
+        header: &header,
+        path: &path,
+        line: &line,
+        conflicts: &conflicts,
+        moved: &migration.moved,
+        profile: name,
+    };
+    out.print(&done.report())?;
+    Ok(Outcome::SUCCESS)
+}
+
+/// Two sections for one profile are read differently by the SDKs: refused, with their lines.
+fn refuse_duplicates(
+    path: &Path,
+    name: &str,
+    sections: &[profile_file::Section],
+) -> Result<(), Error> {
     if sections.len() > 1 {
         let lines: Vec<String> = sections
             .iter()
@@ -58,8 +119,17 @@ pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
             ),
         ));
     }
-    let section = sections.first();
-    let conflicts = section.map(|s| file.conflicts(s)).unwrap_or_default();
+    Ok(())
+}
+
+/// Keys that would win over credential_process, other than the recipe's (which are migrated),
+/// are refused unless `--comment-out-conflicts`.
+fn refuse_conflicts(
+    args: &SetupArgs,
+    path: &Path,
+    name: &str,
+    conflicts: &[Conflict],
+) -> Result<(), Error> {
     let others: Vec<&Conflict> = conflicts.iter().filter(|c| !migratable(&c.key)).collect();
     if !others.is_empty() && !args.comment_out_conflicts {
         let list: Vec<String> = others.iter().map(|c| c.describe()).collect();
@@ -74,12 +144,31 @@ pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
         ));
     }
 
+    Ok(())
+}
+
+/// The options for the new line, and the lines to comment out.
+struct Migration {
+    creds: CredentialArgs,
+    comment_out: Vec<usize>,
+    /// The recipe's keys whose values became the line's arguments.
+    moved: Vec<&'static str>,
+}
+
+/// The options given here, completed with the profile's own line and the recipe's values.
+fn migrate(
+    ctx: &Ctx,
+    args: &SetupArgs,
+    file: &ProfileFile,
+    section: Option<&profile_file::Section>,
+    conflicts: &[Conflict],
+) -> Result<Migration, Error> {
     // The recipe's values are the defaults for the new line; options given here win.
     let mut creds = args.credentials.clone();
     // `setup --profile ci` alone rewrites the profile's line with that line's own options (after
     // an upgrade, or when doctor says the SDKs read it differently).
     if creds == CredentialArgs::default()
-        && let Some(own) = section.and_then(|s| current_options(&file, s))
+        && let Some(own) = section.and_then(|s| current_options(file, s))
     {
         creds = own;
     }
@@ -123,8 +212,17 @@ pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
         }
     }
 
+    Ok(Migration {
+        creds,
+        comment_out,
+        moved,
+    })
+}
+
+/// The `credential_process` value for these options, after checking them.
+fn credential_process(ctx: &Ctx, creds: &CredentialArgs) -> Result<String, Error> {
     // Validates every option exactly as credential mode will, so a typo fails now, not in CI.
-    let cfg = Config::resolve(&creds, &ctx.env)?;
+    let cfg = Config::resolve(creds, &ctx.env)?;
     let role = cfg.require_role()?;
     let exe = ctx
         .paths
@@ -138,7 +236,7 @@ pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
             )
         })?;
     let exe = path_text(&exe, "the binary's path")?;
-    let pairs = process_args(&creds, &role.arn)?;
+    let pairs = process_args(creds, &role.arn)?;
     let mut argv = vec![Arg {
         what: "the binary's path",
         value: &exe,
@@ -157,72 +255,65 @@ pub fn run(ctx: &Ctx, args: &SetupArgs) -> Result<ExitCode, Error> {
     }
     let line = command_line::build(&argv)?;
 
-    let mut settings = vec![("credential_process", line.clone())];
-    if let Some(region) = &args.credentials.region {
-        settings.push(("region", region.clone()));
-    }
-    let marker = if moved.is_empty() {
+    Ok(line)
+}
+
+fn marker(moved: &[&str]) -> String {
+    if moved.is_empty() {
         "# aws-ci-creds setup: commented out, the AWS SDKs would use these instead of credential_process".to_string()
     } else {
         format!(
             "# aws-ci-creds setup: commented out, the AWS SDKs would use these instead of credential_process ({} moved into its arguments)",
             moved.join(", ")
         )
-    };
-    let edited = edit::edit(
-        &file,
-        section,
-        &section_id(name),
-        &Request {
-            settings,
-            comment_out,
-            marker,
-        },
-    );
-    warn_about_credentials_file(ctx, name);
-    let header = section_id(name).canonical_header();
+    }
+}
 
-    if args.dry_run {
-        match edited.diff(&path.display().to_string()) {
-            Some(diff) => output::print(&diff)?,
-            None => output::print(&format!(
-                "{header} in {} is already up to date; nothing would change",
-                path.display()
-            ))?,
-        }
-        return Ok(ExitCode::Success);
-    }
-    if !edited.changed() && old.is_some() {
-        output::print(&format!(
-            "{header} in {} is already up to date",
+/// What was written, for the report.
+struct Done<'a> {
+    appended: bool,
+    header: &'a str,
+    path: &'a Path,
+    line: &'a str,
+    conflicts: &'a [Conflict],
+    moved: &'a [&'static str],
+    profile: &'a str,
+}
+
+impl Done<'_> {
+    fn report(&self) -> String {
+        let Done {
+            appended,
+            header,
+            path,
+            line,
+            conflicts,
+            moved,
+            profile: name,
+        } = *self;
+        let mut report = format!(
+            "{} {header} in {}:\n  credential_process = {line}",
+            if appended { "added" } else { "updated" },
             path.display()
-        ))?;
-        return Ok(ExitCode::Success);
-    }
-    write_atomically(&path, &edited.text())?;
-    let mut report = format!(
-        "{} {header} in {}:\n  credential_process = {line}",
-        if edited.appended { "added" } else { "updated" },
-        path.display()
-    );
-    if !conflicts.is_empty() {
-        let keys: Vec<&str> = conflicts.iter().map(|c| c.key.as_str()).collect();
+        );
+        if !conflicts.is_empty() {
+            let keys: Vec<&str> = conflicts.iter().map(|c| c.key.as_str()).collect();
+            report.push_str(&format!(
+                "\ncommented out (the SDKs would have used them instead): {}",
+                keys.join(", ")
+            ));
+        }
+        if !moved.is_empty() {
+            report.push_str(&format!(
+                "\nmigrated into the credential_process arguments: {}",
+                moved.join(", ")
+            ));
+        }
         report.push_str(&format!(
-            "\ncommented out (the SDKs would have used them instead): {}",
-            keys.join(", ")
+            "\ntry it: aws --profile {name} sts get-caller-identity"
         ));
+        report
     }
-    if !moved.is_empty() {
-        report.push_str(&format!(
-            "\nmigrated into the credential_process arguments: {}",
-            moved.join(", ")
-        ));
-    }
-    report.push_str(&format!(
-        "\ntry it: aws --profile {name} sts get-caller-identity"
-    ));
-    output::print(&report)?;
-    Ok(ExitCode::Success)
 }
 
 /// The options of the section's `credential_process` line, when it runs aws-ci-creds in

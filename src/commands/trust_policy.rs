@@ -14,13 +14,13 @@ use serde::Serialize;
 
 use crate::arn::{AccountId, Partition, RoleArn};
 use crate::cli::{Scope, TrustPolicyArgs};
+use crate::commands::Outcome;
 use crate::config::{Config, Origin};
 use crate::context::Ctx;
 use crate::error::Error;
-use crate::exit_code::ExitCode;
 use crate::flow;
 use crate::jwt::Claims;
-use crate::output;
+use crate::output::Out;
 use crate::sts::issuer_key;
 
 mod condition;
@@ -28,12 +28,16 @@ mod subject;
 pub use condition::{Operator, SubCondition, sub_condition, sub_condition_for};
 pub use subject::{Component, SubjectFormat};
 
-pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
-    let cfg = Config::resolve(&args.credentials, &ctx.env)?;
+pub fn run(
+    ctx: &Ctx,
+    out: &mut Out,
+    cfg: &Config,
+    args: &TrustPolicyArgs,
+) -> Result<Outcome, Error> {
     let role = cfg.role_arn.as_ref().map(|r| &r.value);
     let account_id = account_id(args.account_id.as_deref(), role)?;
     let partition = partition(args.partition.as_deref(), role)?;
-    let subject = subject(ctx, &cfg, args)?;
+    let subject = subject(ctx, cfg, args)?;
 
     // Exactly the token's `iss`: a trailing `/` is part of it (env0), and IAM keeps it.
     let issuer = subject.issuer.trim().to_string();
@@ -42,7 +46,7 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
             "the issuer {issuer} is not an https:// URL; IAM only accepts OIDC providers with https issuers"
         ));
     }
-    let audience = choose_audience(&cfg, &subject.token_aud);
+    let audience = choose_audience(cfg, &subject.token_aud);
     let format = SubjectFormat::of_token(&subject.sub, subject.claims.as_ref());
     let (scope, condition) = sub_condition_for(
         &subject.sub,
@@ -59,7 +63,7 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
     let key = issuer_key(&issuer);
     let provider_arn = format!("arn:{partition}:iam::{account_id}:oidc-provider/{key}");
     let doc = policy(&provider_arn, &key, &audience, &condition);
-    output::print_json(&doc)?;
+    out.print_json(&doc)?;
 
     ctx.diag.plain(format!(
         "# scope: {} ({}); {} subjects: {}",
@@ -78,7 +82,7 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
     ctx.diag.plain(format!(
         "aws iam create-open-id-connect-provider --url {issuer} --client-id-list {audience}"
     ));
-    Ok(ExitCode::Success)
+    Ok(Outcome::SUCCESS)
 }
 
 /// `--account-id`, else the role's.
