@@ -184,7 +184,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<ExitCode, Error> {
     };
     let settings = cfg.describe();
 
-    match (&role_problem, &cfg.role_arn) {
+    match (&role_problem, &cfg.role.arn) {
         (Some(e), _) => {
             d.fail_with("role_arn", e);
         }
@@ -219,7 +219,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<ExitCode, Error> {
 
     let claims = token.as_ref().map(|(_, t)| claims_report(ctx, &t.claims));
     let mut assumed = None;
-    let role = cfg.role_arn.as_ref().map(|r| r.value.clone());
+    let role = cfg.role.arn.as_ref().map(|r| r.value.clone());
     let expired = d
         .checks
         .iter()
@@ -229,7 +229,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<ExitCode, Error> {
             assumed = exchange_checks(&mut d, &cfg, role, source.as_ref(), token, started);
         }
         _ => {
-            let why = if cfg.role_arn.is_none() {
+            let why = if cfg.role.arn.is_none() {
                 "no usable role ARN"
             } else if expired {
                 "the token has expired"
@@ -337,7 +337,7 @@ fn token_checks(d: &mut Doctor<'_>, cfg: &Config) -> Option<(Box<dyn TokenSource
                     format!(
                         "requested a token from {} with audience {}",
                         detected.source.describe(),
-                        cfg.audience.value
+                        cfg.source.audience.value
                     ),
                 );
                 t
@@ -350,15 +350,15 @@ fn token_checks(d: &mut Doctor<'_>, cfg: &Config) -> Option<(Box<dyn TokenSource
     };
     let c = &token.claims;
 
-    if c.aud.iter().any(|a| a == &cfg.audience.value) {
+    if c.aud.iter().any(|a| a == &cfg.source.audience.value) {
         d.add(
             "audience",
             Status::Pass,
             format!(
                 "audience: the token's aud {} includes {} ({})",
                 c.aud_display(),
-                cfg.audience.value,
-                cfg.audience.origin
+                cfg.source.audience.value,
+                cfg.source.audience.origin
             ),
         );
     } else {
@@ -368,13 +368,13 @@ fn token_checks(d: &mut Doctor<'_>, cfg: &Config) -> Option<(Box<dyn TokenSource
             format!(
                 "audience: the token's aud is {}, not {} ({})",
                 c.aud_display(),
-                cfg.audience.value,
-                cfg.audience.origin
+                cfg.source.audience.value,
+                cfg.source.audience.origin
             ),
         );
         check.details.push(format!(
             "fix: request the audience the IAM OIDC provider and trust policy list (GitLab: `id_tokens: … aud: {}`), or pass --audience {} if the provider lists that one",
-            cfg.audience.value,
+            cfg.source.audience.value,
             c.aud.first().map(String::as_str).unwrap_or("AUD")
         ));
     }
@@ -418,7 +418,7 @@ fn token_checks(d: &mut Doctor<'_>, cfg: &Config) -> Option<(Box<dyn TokenSource
 }
 
 fn duration_check(d: &mut Doctor<'_>, cfg: &Config) {
-    let secs = cfg.duration_seconds.value;
+    let secs = cfg.role.duration_seconds.value;
     let margin = cache::refresh_margin(cfg.cache.refresh_margin.value, secs);
     if secs < SHORT_SESSION_SECONDS {
         let check = d.add(
@@ -427,7 +427,7 @@ fn duration_check(d: &mut Doctor<'_>, cfg: &Config) {
             format!(
                 "session duration {} ({}) is under 20 minutes: botocore refreshes credentials with less than 15 minutes left, so it would run aws-ci-creds again on nearly every call",
                 human_duration(i64::from(secs)),
-                cfg.duration_seconds.origin
+                cfg.role.duration_seconds.origin
             ),
         );
         check
@@ -440,7 +440,7 @@ fn duration_check(d: &mut Doctor<'_>, cfg: &Config) {
             format!(
                 "session duration {} ({}): above the SDKs' refresh windows (botocore 15 min, JS 5 min); cached credentials are served while more than {} is left",
                 human_duration(i64::from(secs)),
-                cfg.duration_seconds.origin,
+                cfg.role.duration_seconds.origin,
                 human_duration(margin.num_seconds())
             ),
         );
@@ -581,12 +581,14 @@ fn caller_identity(
         "aws-ci-creds",
     );
     // The same proxy and trust roots as the exchange that just passed.
-    let http = crate::net::NetworkSettings::resolve(cfg.ca_bundle.as_ref(), &ctx.env)
-        .and_then(|net| crate::net::SdkHttpClient::new(&net))
+    let http = cfg
+        .network
+        .connection(&ctx.env)
+        .and_then(crate::net::SdkHttpClient::new)
         .map_err(|e| e.message().what.clone())?;
     let config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(cfg.region.value.clone()))
+        .region(Region::new(cfg.network.region.value.clone()))
         .endpoint_url(endpoint)
         .http_client(http)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
@@ -595,10 +597,15 @@ fn caller_identity(
     let client = aws_sdk_sts::Client::from_conf(config);
     let runtime = flow::runtime().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        match tokio::time::timeout(cfg.timeout.value, client.get_caller_identity().send()).await {
+        match tokio::time::timeout(
+            cfg.network.timeout.value,
+            client.get_caller_identity().send(),
+        )
+        .await
+        {
             Err(_) => Err(format!(
                 "no answer within --timeout ({})",
-                human_duration(cfg.timeout.value.as_secs() as i64)
+                human_duration(cfg.network.timeout.value.as_secs() as i64)
             )),
             Ok(Ok(out)) => Ok(out.arn().unwrap_or("(no ARN in the answer)").to_string()),
             Ok(Err(SdkError::ServiceError(e))) => Err(format!(
@@ -654,7 +661,7 @@ fn trust_hints(claims: &Claims, role: &RoleArn, cfg: &Config) -> TrustHints {
         ));
     }
     let default_aud = crate::config::DEFAULT_AUDIENCE;
-    if !claims.aud.iter().any(|a| a == default_aud) || cfg.audience.value != default_aud {
+    if !claims.aud.iter().any(|a| a == default_aud) || cfg.source.audience.value != default_aud {
         likely.push(format!(
             "audience: the token's aud is {}; the policy's {key}:aud condition and the provider's client IDs must list it exactly (policies copied from examples use {default_aud})",
             claims.aud_display()

@@ -87,8 +87,8 @@ pub fn run(ctx: &Ctx, args: &ExecArgs) -> Result<ExitCode, Error> {
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             );
     }
-    if cfg.region.origin != Origin::Default {
-        cmd.env("AWS_REGION", &cfg.region.value);
+    if cfg.network.region.origin != Origin::Default {
+        cmd.env("AWS_REGION", &cfg.network.region.value);
     }
 
     forward::install()?;

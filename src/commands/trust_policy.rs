@@ -26,7 +26,7 @@ pub use subject::{Component, SubCondition, SubjectFormat, sub_condition, sub_con
 
 pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
     let cfg = Config::resolve(&args.credentials, &ctx.env)?;
-    let role = cfg.role_arn.as_ref().map(|r| &r.value);
+    let role = cfg.role.arn.as_ref().map(|r| &r.value);
     let account_id = match (&args.account_id, role) {
         (Some(id), _) => id.trim().to_string(),
         (None, Some(role)) => role.account_id.clone(),
@@ -147,11 +147,11 @@ pub fn run(ctx: &Ctx, args: &TrustPolicyArgs) -> Result<ExitCode, Error> {
 /// The audience the policy requires: `--audience` when given, else the token's (preferring the
 /// STS default when the token lists several), else the default.
 fn choose_audience(cfg: &Config, token_aud: &[String]) -> String {
-    if cfg.audience.origin != Origin::Default || token_aud.is_empty() {
-        return cfg.audience.value.clone();
+    if cfg.source.audience.origin != Origin::Default || token_aud.is_empty() {
+        return cfg.source.audience.value.clone();
     }
-    if token_aud.iter().any(|a| a == &cfg.audience.value) {
-        return cfg.audience.value.clone();
+    if token_aud.iter().any(|a| a == &cfg.source.audience.value) {
+        return cfg.source.audience.value.clone();
     }
     token_aud[0].clone()
 }

@@ -1,0 +1,67 @@
+//! The cache settings: on or off, which directory, the refresh margin. Also all the `cache`
+//! subcommands resolve.
+
+use std::path::PathBuf;
+
+use crate::cli::CacheOptions;
+use crate::env::Env;
+use crate::error::Error;
+use crate::setting::{Origin, Setting, vars};
+
+use super::layer::{checked, invalid, or_default};
+use super::{DEFAULT_REFRESH_MARGIN_SECONDS, parse_duration};
+
+/// Cache settings.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// False with `--no-cache` or `AWS_CI_CREDS_NO_CACHE=1`.
+    pub enabled: Setting<bool>,
+    /// The directory asked for; `None` means the default location.
+    pub dir: Option<Setting<PathBuf>>,
+    /// How much validity must be left for a cached entry to be served (before capping).
+    pub refresh_margin: Setting<chrono::Duration>,
+}
+
+impl CacheConfig {
+    pub fn from_args(opts: &CacheOptions, env: &Env) -> Result<CacheConfig, Error> {
+        let enabled = if opts.no_cache {
+            Setting::new(false, Origin::Flag("--no-cache"))
+        } else if let Some(v) = env.get(vars::NO_CACHE) {
+            let off = matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on");
+            Setting::new(!off, Origin::Env(vars::NO_CACHE))
+        } else {
+            Setting::new(true, Origin::Default)
+        };
+        // A path need not be UTF-8, so the variable is read as it is.
+        let dir = match (&opts.cache_dir, env.get_os(vars::CACHE_DIR)) {
+            (Some(d), _) => Some(Setting::new(d.clone(), Origin::Flag("--cache-dir"))),
+            (None, Some(d)) => Some(Setting::new(PathBuf::from(d), Origin::Env(vars::CACHE_DIR))),
+            (None, None) => None,
+        };
+        let margin_vars = [vars::REFRESH_MARGIN];
+        let margin = checked(
+            &opts.refresh_margin,
+            "--refresh-margin",
+            env,
+            &margin_vars,
+            |raw| {
+                parse_duration(&raw.value)
+                    .filter(|s| *s <= 12 * 3600)
+                    .map(|secs| chrono::Duration::seconds(secs as i64))
+                    .ok_or_else(|| {
+                        invalid(
+                            raw,
+                            "is not a margin between 0 and 12h",
+                            "write e.g. 15m, 900 or 0",
+                        )
+                    })
+            },
+        )?;
+        let default_margin = chrono::Duration::seconds(DEFAULT_REFRESH_MARGIN_SECONDS);
+        Ok(CacheConfig {
+            enabled,
+            dir,
+            refresh_margin: or_default(margin, default_margin),
+        })
+    }
+}
