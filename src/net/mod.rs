@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod endpoint;
+pub mod http;
 pub mod proxy;
 pub mod tls;
 

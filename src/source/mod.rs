@@ -39,8 +39,9 @@ mod env0;
 mod file;
 mod github;
 mod gitlab;
+/// The token-endpoint client lives with the STS one in `net`; sources reach it here.
+pub use crate::net::http;
 pub use gitlab::uses_legacy_variable as gitlab_uses_legacy;
-pub mod http;
 mod jenkins;
 mod spacelift;
 mod tfc;
