@@ -8,7 +8,7 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::setting::{Origin, Setting, vars};
 
-use super::layer::{checked, invalid, or_default};
+use super::layer::{Key, checked, invalid, key, or_default};
 use super::{DEFAULT_REFRESH_MARGIN_SECONDS, parse_duration};
 
 /// Cache settings.
@@ -21,6 +21,8 @@ pub struct CacheConfig {
     /// How much validity must be left for a cached entry to be served (before capping).
     pub refresh_margin: Setting<chrono::Duration>,
 }
+
+const REFRESH_MARGIN: Key = key("--refresh-margin", &[vars::REFRESH_MARGIN]);
 
 impl CacheConfig {
     pub fn from_args(opts: &CacheOptions, env: &Env) -> Result<CacheConfig, Error> {
@@ -38,25 +40,12 @@ impl CacheConfig {
             (None, Some(d)) => Some(Setting::new(PathBuf::from(d), Origin::Env(vars::CACHE_DIR))),
             (None, None) => None,
         };
-        let margin_vars = [vars::REFRESH_MARGIN];
-        let margin = checked(
-            &opts.refresh_margin,
-            "--refresh-margin",
-            env,
-            &margin_vars,
-            |raw| {
-                parse_duration(&raw.value)
-                    .filter(|s| *s <= 12 * 3600)
-                    .map(|secs| chrono::Duration::seconds(secs as i64))
-                    .ok_or_else(|| {
-                        invalid(
-                            raw,
-                            "is not a margin between 0 and 12h",
-                            "write e.g. 15m, 900 or 0",
-                        )
-                    })
-            },
-        )?;
+        let margin = checked(env, &opts.refresh_margin, REFRESH_MARGIN, |raw| {
+            let secs = parse_duration(&raw.value).filter(|s| *s <= 12 * 3600);
+            let fix = "write e.g. 15m, 900 or 0";
+            secs.map(|secs| chrono::Duration::seconds(secs as i64))
+                .ok_or_else(|| invalid(raw, "is not a margin between 0 and 12h", fix))
+        })?;
         let default_margin = chrono::Duration::seconds(DEFAULT_REFRESH_MARGIN_SECONDS);
         Ok(CacheConfig {
             enabled,

@@ -6,17 +6,23 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::setting::{Origin, Setting, clip};
 
+/// Where one setting can come from: its flag, then its variables in precedence order.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Key {
+    pub flag: &'static str,
+    pub vars: &'static [&'static str],
+}
+
+pub(super) const fn key(flag: &'static str, vars: &'static [&'static str]) -> Key {
+    Key { flag, vars }
+}
+
 /// flag > first set variable > nothing, as text.
-pub(super) fn layer(
-    flag: &Option<String>,
-    flag_name: &'static str,
-    env: &Env,
-    env_names: &[&'static str],
-) -> Option<Setting<String>> {
+pub(super) fn layer(env: &Env, flag: &Option<String>, key: Key) -> Option<Setting<String>> {
     if let Some(v) = flag {
-        return Some(Setting::new(v.clone(), Origin::Flag(flag_name)));
+        return Some(Setting::new(v.clone(), Origin::Flag(key.flag)));
     }
-    env_names.iter().find_map(|name| {
+    key.vars.iter().find_map(|name| {
         env.get(name)
             .map(|v| Setting::new(v.to_string(), Origin::Env(name)))
     })
@@ -25,13 +31,12 @@ pub(super) fn layer(
 /// [`layer`], then `check` turns the text into the value or refuses it (with [`invalid`] or
 /// an error of its own). `Ok(None)` when neither the flag nor a variable set it.
 pub(super) fn checked<T>(
-    flag: &Option<String>,
-    flag_name: &'static str,
     env: &Env,
-    env_names: &[&'static str],
+    flag: &Option<String>,
+    key: Key,
     check: impl FnOnce(&Setting<String>) -> Result<T, Error>,
 ) -> Result<Option<Setting<T>>, Error> {
-    layer(flag, flag_name, env, env_names)
+    layer(env, flag, key)
         .map(|raw| Ok(Setting::new(check(&raw)?, raw.origin)))
         .transpose()
 }
@@ -55,24 +60,26 @@ mod tests {
 
     const A: &str = "AWS_CI_CREDS_A";
     const B: &str = "AWS_CI_CREDS_B";
+    const AB: Key = key("--a", &[A, B]);
+    const BA: Key = key("--a", &[B, A]);
 
     #[test]
     fn the_flag_wins_then_the_first_set_variable_then_nothing() {
         let env = Env::from_pairs([(B, "from-b"), (A, "from-a")]);
         let flag = Some("from-flag".to_string());
-        let got = layer(&flag, "--a", &env, &[A, B]).unwrap();
+        let got = layer(&env, &flag, AB).unwrap();
         assert_eq!(got, Setting::new("from-flag".into(), Origin::Flag("--a")));
-        let got = layer(&None, "--a", &env, &[A, B]).unwrap();
+        let got = layer(&env, &None, AB).unwrap();
         assert_eq!(got, Setting::new("from-a".into(), Origin::Env(A)));
-        let got = layer(&None, "--a", &env, &[B, A]).unwrap();
+        let got = layer(&env, &None, BA).unwrap();
         assert_eq!(got.origin, Origin::Env(B));
-        assert_eq!(layer(&None, "--a", &Env::default(), &[A, B]), None);
+        assert_eq!(layer(&Env::default(), &None, AB), None);
     }
 
     #[test]
     fn a_refused_value_names_its_origin_and_a_long_one_is_clipped() {
         let env = Env::from_pairs([(A, "x".repeat(500).as_str())]);
-        let err = checked(&None, "--a", &env, &[A], |raw| {
+        let err = checked(&env, &None, AB, |raw| {
             Err::<(), _>(invalid(raw, "is too long", "shorten it"))
         })
         .unwrap_err();
@@ -82,7 +89,7 @@ mod tests {
             text.contains("(500 characters)`, which is too long"),
             "{text}"
         );
-        let ok = checked(&Some("7".into()), "--a", &env, &[A], |raw| {
+        let ok = checked(&env, &Some("7".into()), AB, |raw| {
             raw.value.parse::<u8>().map_err(|_| invalid(raw, "", ""))
         })
         .unwrap();

@@ -14,8 +14,12 @@ use crate::net::endpoint::StsEndpoint;
 use crate::profile::ProfileSettings;
 use crate::setting::{Origin, Setting, vars};
 
-use super::layer::{checked, invalid, or_default};
+use super::layer::{Key, checked, invalid, key, or_default};
 use super::{DEFAULT_TIMEOUT, RoleArn, parse_duration};
+
+const REGION: Key = key("--region", &[vars::REGION, vars::DEFAULT_REGION]);
+const STS_ENDPOINT: Key = key("--sts-endpoint", &[vars::ENDPOINT_STS, vars::ENDPOINT]);
+const TIMEOUT: Key = key("--timeout", &[vars::TIMEOUT]);
 
 /// The network settings for `role` (whose partition picks the default region).
 pub fn from_args(
@@ -23,8 +27,7 @@ pub fn from_args(
     env: &Env,
     role: Option<&Setting<RoleArn>>,
 ) -> Result<Network, Error> {
-    let region_vars = [vars::REGION, vars::DEFAULT_REGION];
-    let region = match checked(&args.region, "--region", env, &region_vars, region)? {
+    let region = match checked(env, &args.region, REGION, region)? {
         Some(region) => region,
         None => {
             let partition = role.map(|r| r.value.partition.as_str());
@@ -36,28 +39,15 @@ pub fn from_args(
         crate::net::endpoint::check_partitions(role, &region)?;
     }
     let profile = ProfileSettings::load(env);
-    let endpoint_vars = [vars::ENDPOINT_STS, vars::ENDPOINT];
-    let sts_endpoint = match checked(
-        &args.sts_endpoint,
-        "--sts-endpoint",
-        env,
-        &endpoint_vars,
-        endpoint,
-    )? {
+    let sts_endpoint = match checked(env, &args.sts_endpoint, STS_ENDPOINT, endpoint)? {
         Some(named) => named,
         None => crate::net::endpoint::derived(&region, env, &profile)?,
     };
-    let timeout = checked(&args.timeout, "--timeout", env, &[vars::TIMEOUT], |raw| {
-        parse_duration(&raw.value)
-            .filter(|s| (1..=3600).contains(s))
-            .map(Duration::from_secs)
-            .ok_or_else(|| {
-                invalid(
-                    raw,
-                    "is not a timeout between 1s and 1h",
-                    "write e.g. 30s, 90s or 2m",
-                )
-            })
+    let timeout = checked(env, &args.timeout, TIMEOUT, |raw| {
+        let secs = parse_duration(&raw.value).filter(|s| (1..=3600).contains(s));
+        let fix = "write e.g. 30s, 90s or 2m";
+        secs.map(Duration::from_secs)
+            .ok_or_else(|| invalid(raw, "is not a timeout between 1s and 1h", fix))
     })?;
     Ok(Network::new(
         region,

@@ -6,7 +6,7 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::setting::{Origin, Setting, vars};
 
-use super::layer::{checked, invalid, or_default};
+use super::layer::{Key, checked, invalid, key, or_default};
 use super::parse_duration;
 use super::{DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, RoleArn};
 
@@ -25,31 +25,23 @@ const ARN_FIX: &str = "copy the role's ARN from the IAM console (Roles → your 
 const SESSION_FIX: &str =
     "use 2 to 64 of A-Z a-z 0-9 _ + = , . @ -, or leave it out to use the job's own name";
 
+const ROLE_ARN: Key = key("--role-arn", &[vars::ROLE_ARN, vars::AWS_ROLE_ARN]);
+const SESSION_NAME: Key = key(
+    "--session-name",
+    &[vars::SESSION_NAME, vars::AWS_SESSION_NAME],
+);
+const DURATION: Key = key("--duration", &[vars::DURATION]);
+
 impl RoleConfig {
     pub fn from_args(args: &CredentialArgs, env: &Env) -> Result<RoleConfig, Error> {
-        let arn_vars = [vars::ROLE_ARN, vars::AWS_ROLE_ARN];
-        let arn = checked(&args.role_arn, "--role-arn", env, &arn_vars, |raw| {
+        let arn = checked(env, &args.role_arn, ROLE_ARN, |raw| {
             RoleArn::parse(raw.value.trim()).map_err(|problem| invalid(raw, &problem, ARN_FIX))
         })?;
-        let session_vars = [vars::SESSION_NAME, vars::AWS_SESSION_NAME];
-        let session_name = checked(
-            &args.session_name,
-            "--session-name",
-            env,
-            &session_vars,
-            |raw| {
-                crate::session::validate(&raw.value)
-                    .map(|()| raw.value.clone())
-                    .map_err(|problem| invalid(raw, &problem, SESSION_FIX))
-            },
-        )?;
-        let duration = checked(
-            &args.duration,
-            "--duration",
-            env,
-            &[vars::DURATION],
-            duration,
-        )?;
+        let session_name = checked(env, &args.session_name, SESSION_NAME, |raw| {
+            let name = crate::session::validate(&raw.value).map(|()| raw.value.clone());
+            name.map_err(|problem| invalid(raw, &problem, SESSION_FIX))
+        })?;
+        let duration = checked(env, &args.duration, DURATION, duration)?;
         Ok(RoleConfig {
             arn,
             session_name,

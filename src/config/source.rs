@@ -14,7 +14,7 @@ use crate::setting::{Origin, Setting, vars};
 use crate::source_kind::SourceKind;
 
 use super::DEFAULT_AUDIENCE;
-use super::layer::{checked, invalid, layer, or_default};
+use super::layer::{Key, checked, invalid, key, layer, or_default};
 
 /// What the token sources are built from.
 #[derive(Debug, Clone)]
@@ -39,58 +39,49 @@ const COMMAND_FIX: &str = "write it as you would in a credential_process line: a
 const AZURE_FIX: &str = "use the service connection's id (a GUID): Project settings → Service connections → the connection; it is the resourceId in the page's URL";
 const TFC_FIX: &str = "use the TAG of TFC_WORKLOAD_IDENTITY_AUDIENCE_<TAG>: letters, digits and _";
 
+const SOURCE: Key = key("--source", &[vars::SOURCE]);
+const TOKEN_FILE: Key = key("--token-file", &[vars::TOKEN_FILE, vars::AWS_TOKEN_FILE]);
+const TOKEN_COMMAND: Key = key("--token-command", &[vars::TOKEN_COMMAND]);
+const AZURE: Key = key(
+    "--azure-service-connection",
+    &[vars::AZURE_SERVICE_CONNECTION],
+);
+const TFC_TAG: Key = key("--tfc-tag", &[vars::TFC_TAG]);
+const AUDIENCE: Key = key("--audience", &[vars::AUDIENCE]);
+
 impl SourceSettings {
     pub fn from_args(
         args: &CredentialArgs,
         env: &Env,
         timeout: Duration,
     ) -> Result<SourceSettings, Error> {
-        let kind = checked(&args.source, "--source", env, &[vars::SOURCE], |raw| {
+        let kind = checked(env, &args.source, SOURCE, |raw| {
             SourceKind::parse(&raw.value).map_err(|_| {
                 let fix = format!("use one of: auto, {}", SourceKind::names().join(", "));
                 invalid(raw, "is not a token source", &fix)
             })
         })?;
+        // A path need not be UTF-8: the flag is taken as it is (the variables are read as text).
         let token_file = match &args.token_file {
-            Some(path) => Some(Setting::new(path.clone(), Origin::Flag("--token-file"))),
-            None => layer(
-                &None,
-                "--token-file",
-                env,
-                &[vars::TOKEN_FILE, vars::AWS_TOKEN_FILE],
-            )
-            .map(|raw| Setting::new(PathBuf::from(raw.value), raw.origin)),
+            Some(path) => Some(Setting::new(path.clone(), Origin::Flag(TOKEN_FILE.flag))),
+            None => layer(env, &None, TOKEN_FILE)
+                .map(|raw| Setting::new(PathBuf::from(raw.value), raw.origin)),
         };
-        let token_env = args
-            .token_env
-            .as_ref()
-            .map(|name| token_env(name))
-            .transpose()?;
-        let token_command = checked(
-            &args.token_command,
-            "--token-command",
-            env,
-            &[vars::TOKEN_COMMAND],
-            token_command,
-        )?;
-        let azure_vars = [vars::AZURE_SERVICE_CONNECTION];
-        let azure_service_connection = checked(
-            &args.azure_service_connection,
-            "--azure-service-connection",
-            env,
-            &azure_vars,
-            |raw| identifier(raw, '-', "is not a service connection id", AZURE_FIX),
-        )?;
-        let tfc_tag = checked(&args.tfc_tag, "--tfc-tag", env, &[vars::TFC_TAG], |raw| {
+        let token_env = args.token_env.as_deref().map(token_env).transpose()?;
+        let token_command = checked(env, &args.token_command, TOKEN_COMMAND, token_command)?;
+        let azure = checked(env, &args.azure_service_connection, AZURE, |raw| {
+            identifier(raw, '-', "is not a service connection id", AZURE_FIX)
+        })?;
+        let tfc_tag = checked(env, &args.tfc_tag, TFC_TAG, |raw| {
             identifier(raw, '_', "is not a workload identity tag", TFC_FIX)
         })?;
-        let audience = layer(&args.audience, "--audience", env, &[vars::AUDIENCE]);
+        let audience = layer(env, &args.audience, AUDIENCE);
         Ok(SourceSettings {
             kind: or_default(kind, None),
             token_file,
             token_env,
             token_command,
-            azure_service_connection,
+            azure_service_connection: azure,
             tfc_tag,
             audience: or_default(audience, DEFAULT_AUDIENCE.to_string()),
             timeout,
