@@ -110,17 +110,10 @@ fn the_key_changes_with_each_endpoint_input_and_only_with_them() {
     );
 }
 
-#[test]
-fn a_cache_hit_runs_no_endpoint_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_USE_FIPS_ENDPOINT", "true"),
-    ];
-    let before = RULE_RUNS.with(|n| n.get());
-    let (ctx, cfg) = job(dir.path(), &env);
-    let prepared = prepare(&ctx, &cfg).unwrap();
-    let key = cache_key(&cfg, &prepared);
+/// Stores fresh credentials under this job's key, as an earlier run would have.
+fn store_hit(dir: &std::path::Path, ctx: &Ctx, cfg: &Config) {
+    let prepared = prepare(ctx, cfg).unwrap();
+    let key = cache_key(cfg, &prepared);
     let credentials = Credentials {
         access_key_id: Secret::new("ASIACACHED".to_string()),
         secret_access_key: Secret::new("cached-secret".to_string()),
@@ -140,10 +133,22 @@ fn a_cache_hit_runs_no_endpoint_rules() {
         },
         credentials,
     };
-    Cache::open(&dir.path().join("cache"))
+    Cache::open(&dir.join("cache"))
         .unwrap()
         .store(&key, &entry)
         .unwrap();
+}
+
+#[test]
+fn a_cache_hit_runs_no_endpoint_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_USE_FIPS_ENDPOINT", "true"),
+    ];
+    let before = RULE_RUNS.with(|n| n.get());
+    let (ctx, cfg) = job(dir.path(), &env);
+    store_hit(dir.path(), &ctx, &cfg);
 
     let got = obtain(&ctx, &cfg).unwrap();
     assert_eq!(
@@ -162,4 +167,22 @@ fn a_cache_hit_runs_no_endpoint_rules() {
         "https://sts-fips.eu-west-1.amazonaws.com"
     );
     assert_eq!(RULE_RUNS.with(|n| n.get()), before + 1);
+}
+
+#[test]
+fn a_cache_hit_loads_no_network_settings() {
+    // A CA bundle that cannot be read and a proxy URL that cannot be used: both fail the first
+    // connection, so a hit that succeeds has loaded neither.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("missing.pem");
+    let env = [
+        ("AWS_CA_BUNDLE", bundle.to_str().unwrap()),
+        ("HTTPS_PROXY", "ftp://proxy.invalid:21"),
+    ];
+    let (ctx, cfg) = job(dir.path(), &env);
+    store_hit(dir.path(), &ctx, &cfg);
+    let got = obtain(&ctx, &cfg).unwrap();
+    assert_eq!(got.access_key_id.expose(), "ASIACACHED");
+    // The miss path would have failed on them.
+    assert!(cfg.network.connection(&ctx.env).is_err());
 }
