@@ -54,3 +54,48 @@ impl CacheConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_settings_resolve_alone_with_their_origins() {
+        use std::os::unix::ffi::OsStrExt;
+        // A directory need not be UTF-8; another concern's wrong value is not checked here.
+        let dir = std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9");
+        let env = Env::from_pairs([
+            (std::ffi::OsStr::new(vars::CACHE_DIR), dir),
+            (
+                std::ffi::OsStr::new(vars::NO_CACHE),
+                std::ffi::OsStr::new("on"),
+            ),
+            (
+                std::ffi::OsStr::new(vars::DURATION),
+                std::ffi::OsStr::new("soon"),
+            ),
+        ]);
+        let got = CacheConfig::from_args(&CacheOptions::default(), &env).unwrap();
+        assert_eq!(
+            got.enabled,
+            Setting::new(false, Origin::Env(vars::NO_CACHE))
+        );
+        let got_dir = got.dir.unwrap();
+        assert_eq!(got_dir.value.as_os_str(), dir);
+        assert_eq!(got_dir.origin, Origin::Env(vars::CACHE_DIR));
+        assert_eq!(
+            got.refresh_margin,
+            Setting::new(chrono::Duration::minutes(15), Origin::Default)
+        );
+
+        let opts = CacheOptions {
+            refresh_margin: Some("13h".into()),
+            ..CacheOptions::default()
+        };
+        let e = CacheConfig::from_args(&opts, &Env::default()).unwrap_err();
+        assert_eq!(
+            e.message().what,
+            "flag --refresh-margin is `13h`, which is not a margin between 0 and 12h"
+        );
+    }
+}
