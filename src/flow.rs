@@ -13,6 +13,7 @@ use crate::context::Ctx;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::jwt::{Claims, Token};
+use crate::net::NetworkSettings;
 use crate::source::{self, Acquired, TokenSource, http};
 use crate::sts::{self, AssumeRequest, Attempt, Backoff, SdkExchange};
 
@@ -46,12 +47,14 @@ pub struct Detected {
 
 /// Detects the token source and reads a local token. No network, no checks on the claims.
 pub fn detect_token(ctx: &Ctx, cfg: &Config) -> Result<Detected, Error> {
-    let (source, why) = source::detect(cfg, &ctx.env, ctx.diag)?;
+    let (source, why) = source::detect(&cfg.source, &ctx.env, ctx.diag)?;
     ctx.diag.info(format!(
         "token source: {} (chosen because {why})",
         source.describe()
     ));
-    if source.kind() == source::SourceKind::GitLab && source::gitlab_uses_legacy(cfg, &ctx.env) {
+    if source.kind() == source::SourceKind::GitLab
+        && source::gitlab_uses_legacy(&cfg.source, &ctx.env)
+    {
         ctx.diag.warn("using CI_JOB_JWT_V2, which GitLab 17.0 removed: add `id_tokens:` to the job (see docs/ci/gitlab.md)");
     }
     let acquired = source.acquire().map_err(|e| {
@@ -59,10 +62,10 @@ pub fn detect_token(ctx: &Ctx, cfg: &Config) -> Result<Detected, Error> {
         // choose the pod's identity instead (detection never does so silently).
         match e {
             Error::Token(m)
-                if cfg.source.value.is_none()
+                if cfg.source.kind.value.is_none()
                     && source.kind() != source::SourceKind::File
-                    && source::explicit_token_file(cfg).is_none()
-                    && cfg.token_file.is_some() =>
+                    && cfg.source.explicit_token_file().is_none()
+                    && cfg.source.token_file.is_some() =>
             {
                 Error::Token(m.detail(
                     "AWS_WEB_IDENTITY_TOKEN_FILE is also set: to use the pod's service-account token instead, pass --source file",
@@ -109,12 +112,12 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
                 .unwrap_or_default()
         ));
         sts::check_not_expired(c, ctx.clock.now(), source.as_ref())?;
-        if !c.aud.is_empty() && !c.aud.iter().any(|a| a == &cfg.audience.value) {
-            ctx.diag.warn(source.audience_mismatch(t, &cfg.audience.value).unwrap_or_else(|| format!(
+        if !c.aud.is_empty() && !c.aud.iter().any(|a| a == &cfg.source.audience.value) {
+            ctx.diag.warn(source.audience_mismatch(t, &cfg.source.audience.value).unwrap_or_else(|| format!(
                 "the token's audience is {} but --audience is {} ({}); the IAM OIDC provider and trust policy must list the token's audience",
                 c.aud_display(),
-                cfg.audience.value,
-                cfg.audience.origin
+                cfg.source.audience.value,
+                cfg.source.audience.origin
             )));
         }
     }
@@ -135,7 +138,7 @@ pub fn session_name(
     source: &dyn TokenSource,
     claims: Option<&Claims>,
 ) -> String {
-    let session_name = match &cfg.session_name {
+    let session_name = match &cfg.role.session_name {
         Some(s) => s.value.clone(),
         None => source
             .session_name(claims)
@@ -156,11 +159,11 @@ pub fn assume_request(
     Ok(AssumeRequest {
         role,
         session_name,
-        duration_seconds: cfg.duration_seconds.value,
-        policy: cfg.policy.as_ref().map(|p| p.value.clone()),
-        policy_arns: cfg.policy_arns.clone(),
+        duration_seconds: cfg.role.duration_seconds.value,
+        policy: cfg.role.policy.as_ref().map(|p| p.value.clone()),
+        policy_arns: cfg.role.policy_arns.clone(),
         endpoint: cfg.sts_endpoint_url()?,
-        region: cfg.region.value.clone(),
+        region: cfg.network.region.value.clone(),
     })
 }
 
@@ -169,20 +172,24 @@ pub fn mint(ctx: &Ctx, cfg: &Config, source: &dyn TokenSource) -> Result<Token, 
     let net = network(ctx, cfg)?;
     let runtime = runtime()?;
     let result = runtime.block_on(async {
-        let http = http::Client::new(&net, cfg.timeout.value, ctx.diag)?;
+        let http = http::Client::new(net, cfg.network.timeout.value, ctx.diag)?;
         ctx.diag.info(format!(
             "requesting a token from {} (audience {})",
             source.describe(),
-            cfg.audience.value
+            cfg.source.audience.value
         ));
-        match tokio::time::timeout(cfg.timeout.value, source.mint(&http, &cfg.audience.value)).await
+        match tokio::time::timeout(
+            cfg.network.timeout.value,
+            source.mint(&http, &cfg.source.audience.value),
+        )
+        .await
         {
             Ok(result) => result,
             Err(_) => Err(Error::unavailable(
                 crate::error::Message::new(format!(
                     "{} did not answer within --timeout ({})",
                     source.describe(),
-                    sts::human_duration(cfg.timeout.value.as_secs() as i64)
+                    sts::human_duration(cfg.network.timeout.value.as_secs() as i64)
                 ))
                 .fix("retry the job; raise --timeout if the network is slow"),
                 None,
@@ -199,10 +206,10 @@ fn finish(runtime: tokio::runtime::Runtime) {
     runtime.shutdown_background();
 }
 
-/// The proxy and trust-root settings of this run, said at `-v`. Loads the CA bundle, so a bad
-/// one fails here, before the runtime and any connection.
-pub(crate) fn network(ctx: &Ctx, cfg: &Config) -> Result<crate::net::NetworkSettings, Error> {
-    let net = crate::net::NetworkSettings::resolve(cfg.ca_bundle.as_ref(), &ctx.env)?;
+/// The proxy and trust-root settings of this run, said at `-v`. Loads the CA bundle (once per
+/// run), so a bad one fails here, before the runtime and any connection.
+pub(crate) fn network<'a>(ctx: &Ctx, cfg: &'a Config) -> Result<&'a NetworkSettings, Error> {
+    let net = cfg.network.connection(&ctx.env)?;
     for line in net.describe() {
         ctx.diag.info(line);
     }
@@ -222,7 +229,10 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
     let prepared = prepare(ctx, cfg)?;
     let cache = open_cache(ctx, cfg);
     let key = cache_key(cfg, &prepared);
-    let margin = cache::refresh_margin(cfg.cache.refresh_margin.value, cfg.duration_seconds.value);
+    let margin = cache::refresh_margin(
+        cfg.cache.refresh_margin.value,
+        cfg.role.duration_seconds.value,
+    );
 
     let mut stale = None;
     if let Some(c) = &cache {
@@ -235,7 +245,7 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
     // Single flight: one process exchanges, the others wait here and then read its entry. The
     // wait takes at most half the time left, so a stuck holder still leaves time to exchange.
     let _lock = cache.as_ref().and_then(|c| {
-        let wait = cfg.timeout.value.saturating_sub(started.elapsed()) / 2;
+        let wait = cfg.network.timeout.value.saturating_sub(started.elapsed()) / 2;
         c.lock(&key, wait)
             .map_err(|problem| {
                 ctx.diag
@@ -350,16 +360,16 @@ fn cache_key(cfg: &Config, prepared: &Prepared) -> CacheKey {
     let subject = claims.and_then(|c| c.sub.as_deref()).unwrap_or("");
     let audience = match claims {
         Some(c) => c.aud.join(","),
-        None => cfg.audience.value.clone(),
+        None => cfg.source.audience.value.clone(),
     };
     CacheKey::derive(&KeyParts {
         role_arn: &prepared.role.arn,
         session_name: &prepared.session_name,
-        duration_seconds: cfg.duration_seconds.value,
-        policy: cfg.policy.as_ref().map(|p| p.value.as_str()),
-        policy_arns: &cfg.policy_arns,
-        sts_endpoint: &cfg.sts_endpoint.value.cache_part(),
-        region: &cfg.region.value,
+        duration_seconds: cfg.role.duration_seconds.value,
+        policy: cfg.role.policy.as_ref().map(|p| p.value.as_str()),
+        policy_arns: &cfg.role.policy_arns,
+        sts_endpoint: &cfg.network.sts_endpoint.value.cache_part(),
+        region: &cfg.network.region.value,
         issuer,
         subject,
         audience: &audience,
@@ -431,13 +441,13 @@ pub fn exchange(
         ctx.diag
             .info(net.proxy.route(&uri).describe(&request.endpoint));
     }
-    let sts_http = crate::net::SdkHttpClient::new(&net)?;
+    let sts_http = crate::net::SdkHttpClient::new(net)?;
     let runtime = runtime()?;
-    let remaining = cfg.timeout.value.saturating_sub(started.elapsed());
+    let remaining = cfg.network.timeout.value.saturating_sub(started.elapsed());
     let result = runtime.block_on(async {
         let deadline = tokio::time::Instant::now() + remaining;
         let http = if token.is_none() || source.can_remint() {
-            Some(http::Client::new(&net, remaining, ctx.diag)?)
+            Some(http::Client::new(net, remaining, ctx.diag)?)
         } else {
             None
         };
@@ -448,7 +458,7 @@ pub fn exchange(
             http: http.as_ref(),
             clock: ctx.clock.as_ref(),
             diag: &ctx.diag,
-            audience: &cfg.audience.value,
+            audience: &cfg.source.audience.value,
             backoff: Backoff::default(),
             started: tokio::time::Instant::now() - started.elapsed(),
             deadline,
@@ -468,168 +478,4 @@ pub fn exchange(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::CredentialArgs;
-    use crate::env::Env;
-    use crate::net::endpoint::RULE_RUNS;
-    use crate::secret::Secret;
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-    const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
-
-    fn now() -> chrono::DateTime<chrono::Utc> {
-        chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap()
-    }
-
-    /// A job whose token is a file and whose cache is `dir`; no endpoint named unless `env` does.
-    fn job(dir: &std::path::Path, env: &[(&str, &str)]) -> (Ctx, Config) {
-        let exp = now().timestamp() + 3600;
-        let part = |json: String| URL_SAFE_NO_PAD.encode(json);
-        let token = format!(
-            "{}.{}.sig",
-            part(r#"{"alg":"RS256"}"#.into()),
-            part(format!(
-                r#"{{"iss":"https://gitlab.example.com","sub":"project_path:g/app","aud":"sts.amazonaws.com","exp":{exp}}}"#
-            ))
-        );
-        let token_file = dir.join("token");
-        std::fs::write(&token_file, token).unwrap();
-        let mut args = CredentialArgs {
-            role_arn: Some(ROLE.into()),
-            token_file: Some(token_file),
-            ..CredentialArgs::default()
-        };
-        args.cache.cache_dir = Some(dir.join("cache"));
-        let env = Env::from_pairs(env.iter().copied());
-        let cfg = Config::resolve(&args, &env).unwrap();
-        let ctx = Ctx {
-            env,
-            clock: Box::new(crate::clock::FixedClock(now())),
-            diag: crate::diag::Diag::default(),
-            paths: crate::context::Paths::default(),
-        };
-        (ctx, cfg)
-    }
-
-    fn key(env: &[(&str, &str)]) -> CacheKey {
-        let dir = tempfile::tempdir().unwrap();
-        let (ctx, cfg) = job(dir.path(), env);
-        cache_key(&cfg, &prepare(&ctx, &cfg).unwrap())
-    }
-
-    #[test]
-    fn the_key_changes_with_each_endpoint_input_and_only_with_them() {
-        let base = key(&[("AWS_REGION", "eu-west-1")]);
-        assert_eq!(base, key(&[("AWS_REGION", "eu-west-1")]));
-        assert_eq!(
-            base,
-            key(&[
-                ("AWS_REGION", "eu-west-1"),
-                ("AWS_USE_FIPS_ENDPOINT", "false"),
-                ("AWS_USE_DUALSTACK_ENDPOINT", "false")
-            ]),
-            "an explicit `false` is the default"
-        );
-        let others = [
-            key(&[("AWS_REGION", "eu-west-2")]),
-            key(&[
-                ("AWS_REGION", "eu-west-1"),
-                ("AWS_USE_FIPS_ENDPOINT", "true"),
-            ]),
-            key(&[
-                ("AWS_REGION", "eu-west-1"),
-                ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
-            ]),
-            key(&[
-                ("AWS_REGION", "eu-west-1"),
-                ("AWS_USE_FIPS_ENDPOINT", "true"),
-                ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
-            ]),
-            // Even the URL the rules would give: a named endpoint is its own identity.
-            key(&[
-                ("AWS_REGION", "eu-west-1"),
-                (
-                    "AWS_ENDPOINT_URL_STS",
-                    "https://sts.eu-west-1.amazonaws.com",
-                ),
-            ]),
-            key(&[
-                ("AWS_REGION", "eu-west-1"),
-                ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9"),
-            ]),
-        ];
-        for (i, a) in others.iter().enumerate() {
-            assert_ne!(*a, base, "variant {i}");
-            for (j, b) in others.iter().enumerate().skip(i + 1) {
-                assert_ne!(a, b, "variants {i} and {j}");
-            }
-        }
-        // Named by AWS_ENDPOINT_URL, the same URL is the same endpoint (a trailing `/` too).
-        assert_eq!(
-            key(&[
-                ("AWS_REGION", "eu-west-1"),
-                ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
-            ]),
-            key(&[
-                ("AWS_REGION", "eu-west-1"),
-                ("AWS_ENDPOINT_URL", "http://127.0.0.1:9/")
-            ]),
-        );
-    }
-
-    #[test]
-    fn a_cache_hit_runs_no_endpoint_rules() {
-        let dir = tempfile::tempdir().unwrap();
-        let env = [
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_USE_FIPS_ENDPOINT", "true"),
-        ];
-        let before = RULE_RUNS.with(|n| n.get());
-        let (ctx, cfg) = job(dir.path(), &env);
-        let prepared = prepare(&ctx, &cfg).unwrap();
-        let key = cache_key(&cfg, &prepared);
-        let credentials = Credentials {
-            access_key_id: Secret::new("ASIACACHED".to_string()),
-            secret_access_key: Secret::new("cached-secret".to_string()),
-            session_token: Secret::new("cached-session".to_string()),
-            expiration: now() + chrono::Duration::hours(1),
-            assumed_role_arn: "arn:aws:sts::123456789012:assumed-role/deploy/s".into(),
-        };
-        let entry = Entry {
-            meta: EntryMeta {
-                role_arn: ROLE.into(),
-                session_name: prepared.session_name.clone(),
-                issuer: "https://gitlab.example.com".into(),
-                subject: "project_path:g/app".into(),
-                audience: "sts.amazonaws.com".into(),
-                source: "file".into(),
-                created: now(),
-            },
-            credentials,
-        };
-        Cache::open(&dir.path().join("cache"))
-            .unwrap()
-            .store(&key, &entry)
-            .unwrap();
-
-        let got = obtain(&ctx, &cfg).unwrap();
-        assert_eq!(
-            got.access_key_id.expose(),
-            "ASIACACHED",
-            "served from the cache"
-        );
-        assert_eq!(
-            RULE_RUNS.with(|n| n.get()),
-            before,
-            "config, key and hit ran the endpoint rules"
-        );
-        // The counter counts: the miss path's URL comes from the rules.
-        assert_eq!(
-            cfg.sts_endpoint_url().unwrap(),
-            "https://sts-fips.eu-west-1.amazonaws.com"
-        );
-        assert_eq!(RULE_RUNS.with(|n| n.get()), before + 1);
-    }
-}
+mod tests;

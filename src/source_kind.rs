@@ -1,6 +1,6 @@
 //! The kinds of token source, as `--source` names them: a plain enum beside [`crate::source`],
 //! so the config resolver can name and validate one without importing the sources (which take
-//! the resolved config).
+//! the config's `SourceSettings`).
 
 /// The kinds of token source, as `--source` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

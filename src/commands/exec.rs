@@ -86,8 +86,8 @@ pub fn run(ctx: &Ctx, cfg: &Config, args: &ExecArgs) -> Result<Outcome, Error> {
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             );
     }
-    if cfg.region.origin != Origin::Default {
-        cmd.env("AWS_REGION", &cfg.region.value);
+    if cfg.network.region.origin != Origin::Default {
+        cmd.env("AWS_REGION", &cfg.network.region.value);
     }
 
     forward::install()?;

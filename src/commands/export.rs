@@ -57,10 +57,10 @@ pub fn run(ctx: &Ctx, out: &mut Out, cfg: &Config, args: &ExportArgs) -> Result<
             secret: false,
         },
     ];
-    if cfg.region.origin != Origin::Default {
+    if cfg.network.region.origin != Origin::Default {
         list.push(Var {
             name: "AWS_REGION",
-            value: cfg.region.value.clone(),
+            value: cfg.network.region.value.clone(),
             secret: false,
         });
     }

@@ -34,7 +34,7 @@ pub fn run(
     cfg: &Config,
     args: &TrustPolicyArgs,
 ) -> Result<Outcome, Error> {
-    let role = cfg.role_arn.as_ref().map(|r| &r.value);
+    let role = cfg.role.arn.as_ref().map(|r| &r.value);
     let account_id = account_id(args.account_id.as_deref(), role)?;
     let partition = partition(args.partition.as_deref(), role)?;
     let subject = subject(ctx, cfg, args)?;
@@ -192,11 +192,11 @@ fn subject(ctx: &Ctx, cfg: &Config, args: &TrustPolicyArgs) -> Result<Subject, E
 /// The audience the policy requires: `--audience` when given, else the token's (preferring the
 /// STS default when the token lists several), else the default.
 fn choose_audience(cfg: &Config, token_aud: &[String]) -> String {
-    if cfg.audience.origin != Origin::Default || token_aud.is_empty() {
-        return cfg.audience.value.clone();
+    if cfg.source.audience.origin != Origin::Default || token_aud.is_empty() {
+        return cfg.source.audience.value.clone();
     }
-    if token_aud.iter().any(|a| a == &cfg.audience.value) {
-        return cfg.audience.value.clone();
+    if token_aud.iter().any(|a| a == &cfg.source.audience.value) {
+        return cfg.source.audience.value.clone();
     }
     token_aud[0].clone()
 }

@@ -1,5 +1,5 @@
 //! The one connector: TCP, through an HTTP CONNECT tunnel when the proxy rules say so, then
-//! rustls with the chosen roots. The token client ([`crate::source::http`]) and the STS client
+//! rustls with the chosen roots. The token client ([`super::http`]) and the STS client
 //! ([`SdkHttpClient`], plugged into aws-sdk-sts) are both built on it.
 
 use std::fmt;

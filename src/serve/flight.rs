@@ -70,7 +70,10 @@ impl Asker {
 
 /// Answers requests until every [`Asker`] is gone.
 pub(super) fn answer(ctx: &Ctx, cfg: &Config, requests: Requests, first: Credentials) {
-    let margin = cache::refresh_margin(cfg.cache.refresh_margin.value, cfg.duration_seconds.value);
+    let margin = cache::refresh_margin(
+        cfg.cache.refresh_margin.value,
+        cfg.role.duration_seconds.value,
+    );
     let mut current = first;
     let mut last_error: Option<String> = None;
     while let Ok(ask) = requests.rx.recv() {

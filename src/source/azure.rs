@@ -7,7 +7,7 @@
 
 use super::http::{self, HttpFailure};
 use super::{Acquired, BoxFuture, SourceKind, TokenSource};
-use crate::config::{Config, Origin, vars};
+use crate::config::{Origin, SourceSettings, vars};
 use crate::env::Env;
 use crate::error::{Error, Message};
 use crate::jwt::{Claims, Token};
@@ -31,12 +31,12 @@ pub struct AzureSource {
 }
 
 impl AzureSource {
-    pub fn new(cfg: &Config, env: &Env) -> AzureSource {
+    pub fn new(settings: &SourceSettings, env: &Env) -> AzureSource {
         let get = |n: &str| env.get(n).map(str::to_string);
         AzureSource {
             uri: get(REQUEST_URI),
             access_token: get(ACCESS_TOKEN).map(Secret::new),
-            connection: cfg
+            connection: settings
                 .azure_service_connection
                 .as_ref()
                 .map(|c| (c.value.clone(), c.origin.clone())),

@@ -4,7 +4,6 @@
 //! every run.
 
 use super::{Acquired, SourceKind, TokenSource};
-use crate::config::Config;
 use crate::env::Env;
 use crate::error::Error;
 use crate::jwt::Claims;
@@ -22,7 +21,7 @@ pub struct BitbucketSource {
 }
 
 impl BitbucketSource {
-    pub fn new(_cfg: &Config, env: &Env) -> BitbucketSource {
+    pub fn new(env: &Env) -> BitbucketSource {
         BitbucketSource {
             value: env.get(TOKEN).map(str::to_string),
             not_utf8: env.is_not_utf8(TOKEN),

@@ -9,7 +9,6 @@ use std::time::Duration;
 use super::command::{self, Context};
 use super::http;
 use super::{Acquired, BoxFuture, SourceKind, TokenSource};
-use crate::config::Config;
 use crate::diag::Diag;
 use crate::env::Env;
 use crate::error::Error;
@@ -34,7 +33,7 @@ pub struct BuildkiteSource {
 }
 
 impl BuildkiteSource {
-    pub fn new(_cfg: &Config, env: &Env, diag: Diag) -> BuildkiteSource {
+    pub fn new(env: &Env, diag: Diag) -> BuildkiteSource {
         let get = |n: &str| env.get(n).map(str::to_string);
         BuildkiteSource {
             env: env.clone(),

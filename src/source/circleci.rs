@@ -5,7 +5,7 @@
 //! audience it wants through `--token-command "circleci run oidc get --claims '{\"aud\":…}'"`.
 
 use super::{Acquired, SourceKind, TokenSource};
-use crate::config::Config;
+use crate::config::SourceSettings;
 use crate::env::Env;
 use crate::error::{Error, Message};
 use crate::jwt::{Claims, Token};
@@ -28,12 +28,12 @@ pub struct CircleCiSource {
 }
 
 impl CircleCiSource {
-    pub fn new(cfg: &Config, env: &Env) -> CircleCiSource {
+    pub fn new(settings: &SourceSettings, env: &Env) -> CircleCiSource {
         let get = |n: &str| env.get(n).map(str::to_string);
         CircleCiSource {
             v2: get(TOKEN_V2),
             v1: get(TOKEN_V1),
-            audience: cfg.audience.value.clone(),
+            audience: settings.audience.value.clone(),
             repo: get("CIRCLE_PROJECT_REPONAME"),
             build: get("CIRCLE_BUILD_NUM"),
         }

@@ -2,7 +2,7 @@
 //! the steps after it (its `AUDIENCE` argument sets `aud`; the default is `https://g.codefresh.io`).
 
 use super::{Acquired, SourceKind, TokenSource};
-use crate::config::Config;
+use crate::config::SourceSettings;
 use crate::env::Env;
 use crate::error::Error;
 use crate::jwt::Claims;
@@ -18,12 +18,12 @@ pub struct CodefreshSource {
 }
 
 impl CodefreshSource {
-    pub fn new(cfg: &Config, env: &Env) -> CodefreshSource {
+    pub fn new(settings: &SourceSettings, env: &Env) -> CodefreshSource {
         CodefreshSource {
             value: env.get(TOKEN).map(str::to_string),
             not_utf8: env.is_not_utf8(TOKEN),
             build: env.get("CF_BUILD_ID").map(str::to_string),
-            audience: cfg.audience.value.clone(),
+            audience: settings.audience.value.clone(),
         }
     }
 

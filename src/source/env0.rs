@@ -2,7 +2,6 @@
 //! ID token in `ENV0_OIDC_TOKEN`. Its audience is fixed; its `sub` is unique to the organisation.
 
 use super::{Acquired, SourceKind, TokenSource};
-use crate::config::Config;
 use crate::env::Env;
 use crate::error::Error;
 use crate::jwt::Claims;
@@ -19,7 +18,7 @@ pub struct Env0Source {
 }
 
 impl Env0Source {
-    pub fn new(_cfg: &Config, env: &Env) -> Env0Source {
+    pub fn new(env: &Env) -> Env0Source {
         Env0Source {
             value: env.get(TOKEN).map(str::to_string),
             not_utf8: env.is_not_utf8(TOKEN),

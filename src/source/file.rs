@@ -5,8 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use super::{Acquired, SourceKind, TokenSource};
-use crate::config::{Config, Origin};
-use crate::env::Env;
+use crate::config::{Origin, SourceSettings};
 use crate::error::Error;
 use crate::jwt::{Claims, Token};
 
@@ -19,8 +18,8 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    pub fn new(cfg: &Config, _env: &Env) -> Result<FileSource, Error> {
-        let file = cfg.token_file.as_ref().ok_or_else(|| {
+    pub fn new(settings: &SourceSettings) -> Result<FileSource, Error> {
+        let file = settings.token_file.as_ref().ok_or_else(|| {
             Error::usage(
                 "--source file needs a token file",
                 "add --token-file PATH, or set AWS_CI_CREDS_TOKEN_FILE or AWS_WEB_IDENTITY_TOKEN_FILE",

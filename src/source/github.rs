@@ -6,7 +6,6 @@
 
 use super::http::{self, HttpFailure};
 use super::{Acquired, BoxFuture, SourceKind, TokenSource};
-use crate::config::Config;
 use crate::env::Env;
 use crate::error::{Error, Message};
 use crate::jwt::{Claims, Token};
@@ -28,7 +27,7 @@ pub struct GitHubSource {
 }
 
 impl GitHubSource {
-    pub fn new(_cfg: &Config, env: &Env) -> GitHubSource {
+    pub fn new(env: &Env) -> GitHubSource {
         let get = |n: &str| env.get(n).map(str::to_string);
         GitHubSource {
             url: get(REQUEST_URL),

@@ -3,7 +3,7 @@
 //! `iss` is this instance (`$CI_SERVER_URL`). GitLab mints it once per job; it cannot be renewed.
 
 use super::{Acquired, SourceKind, TokenSource};
-use crate::config::Config;
+use crate::config::SourceSettings;
 use crate::env::Env;
 use crate::error::{Error, Message};
 use crate::jwt::{Claims, Token, decode_claims, looks_like_jwt};
@@ -27,8 +27,8 @@ pub struct GitLabSource {
 }
 
 impl GitLabSource {
-    pub fn new(cfg: &Config, env: &Env) -> GitLabSource {
-        let token_env = cfg.token_env.as_ref().map(|s| s.value.clone());
+    pub fn new(settings: &SourceSettings, env: &Env) -> GitLabSource {
+        let token_env = settings.token_env.as_ref().map(|s| s.value.clone());
         GitLabSource {
             not_utf8: token_env.as_deref().is_some_and(|n| env.is_not_utf8(n)),
             candidates: env
@@ -41,7 +41,7 @@ impl GitLabSource {
                 .and_then(|n| env.get(n))
                 .map(str::to_string),
             token_env,
-            audience: cfg.audience.value.clone(),
+            audience: settings.audience.value.clone(),
             server_url: env
                 .get("CI_SERVER_URL")
                 .map(|u| u.trim_end_matches('/').to_string()),
@@ -195,14 +195,14 @@ impl TokenSource for GitLabSource {
 }
 
 /// The variable GitLab detection chose, for `-v` and `doctor`.
-pub fn chosen_variable(cfg: &Config, env: &Env) -> Option<String> {
-    GitLabSource::new(cfg, env)
+pub fn chosen_variable(settings: &SourceSettings, env: &Env) -> Option<String> {
+    GitLabSource::new(settings, env)
         .find()
         .ok()
         .map(|(name, _)| name)
 }
 
 /// True when a legacy `CI_JOB_JWT_V2` would be used, so the caller can warn.
-pub fn uses_legacy_variable(cfg: &Config, env: &Env) -> bool {
-    chosen_variable(cfg, env).as_deref() == Some(LEGACY_VARIABLE)
+pub fn uses_legacy_variable(settings: &SourceSettings, env: &Env) -> bool {
+    chosen_variable(settings, env).as_deref() == Some(LEGACY_VARIABLE)
 }

@@ -4,7 +4,7 @@
 //! (`iss` under `$JENKINS_URL`, `…/oidc` by default) is used. Each binding mints a new token.
 
 use super::{Acquired, FileSource, SourceKind, TokenSource, VariableSource};
-use crate::config::Config;
+use crate::config::SourceSettings;
 use crate::env::Env;
 use crate::error::{Error, Message};
 use crate::jwt::{Claims, decode_claims, looks_like_jwt};
@@ -25,16 +25,16 @@ enum How {
 }
 
 impl JenkinsSource {
-    pub fn new(cfg: &Config, env: &Env) -> Result<JenkinsSource, Error> {
+    pub fn new(settings: &SourceSettings, env: &Env) -> Result<JenkinsSource, Error> {
         let jenkins_url = env
             .get("JENKINS_URL")
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_string();
-        let how = if cfg.token_env.is_some() {
-            How::Named(Box::new(VariableSource::new(cfg, env)?))
-        } else if cfg.token_file.is_some() {
-            How::Named(Box::new(FileSource::new(cfg, env)?))
+        let how = if settings.token_env.is_some() {
+            How::Named(Box::new(VariableSource::new(settings, env)?))
+        } else if settings.token_file.is_some() {
+            How::Named(Box::new(FileSource::new(settings)?))
         } else {
             let found: Vec<(String, String)> = env
                 .iter()
@@ -60,7 +60,7 @@ impl JenkinsSource {
                 .or_else(|| env.get("JOB_BASE_NAME"))
                 .map(str::to_string),
             build: env.get("BUILD_NUMBER").map(str::to_string),
-            audience: cfg.audience.value.clone(),
+            audience: settings.audience.value.clone(),
         })
     }
 

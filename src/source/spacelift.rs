@@ -3,7 +3,6 @@
 //! `aud` is the account's hostname (`<account>.app.spacelift.io`).
 
 use super::{Acquired, SourceKind, TokenSource};
-use crate::config::Config;
 use crate::env::Env;
 use crate::error::Error;
 use crate::jwt::Claims;
@@ -21,7 +20,7 @@ pub struct SpaceliftSource {
 }
 
 impl SpaceliftSource {
-    pub fn new(_cfg: &Config, env: &Env) -> SpaceliftSource {
+    pub fn new(env: &Env) -> SpaceliftSource {
         SpaceliftSource {
             value: env.get(TOKEN).map(str::to_string),
             not_utf8: env.is_not_utf8(TOKEN),

@@ -5,7 +5,7 @@
 //! (`--tfc-tag TAG`). The token lasts until the phase's timeout and cannot be renewed.
 
 use super::{Acquired, SourceKind, TokenSource};
-use crate::config::Config;
+use crate::config::SourceSettings;
 use crate::env::Env;
 use crate::error::{Error, Message};
 use crate::jwt::Claims;
@@ -26,8 +26,8 @@ pub struct TfcSource {
 }
 
 impl TfcSource {
-    pub fn new(cfg: &Config, env: &Env) -> TfcSource {
-        let tag = cfg.tfc_tag.as_ref().map(|t| t.value.clone());
+    pub fn new(settings: &SourceSettings, env: &Env) -> TfcSource {
+        let tag = settings.tfc_tag.as_ref().map(|t| t.value.clone());
         let (name, audience_var) = match &tag {
             Some(t) => (format!("{TOKEN}_{t}"), format!("{AUDIENCE}_{t}")),
             None => (TOKEN.to_string(), AUDIENCE.to_string()),
@@ -43,7 +43,7 @@ impl TfcSource {
             name,
             audience_var,
             run_id: env.get("TFC_RUN_ID").map(str::to_string),
-            audience: cfg.audience.value.clone(),
+            audience: settings.audience.value.clone(),
         }
     }
 }

@@ -12,7 +12,7 @@ use super::buildkite::command_limit;
 use super::command::{self, Context};
 use super::http;
 use super::{Acquired, BoxFuture, SourceKind, TokenSource};
-use crate::config::{Config, Origin};
+use crate::config::{Origin, SourceSettings};
 use crate::diag::Diag;
 use crate::env::Env;
 use crate::error::Error;
@@ -31,8 +31,8 @@ pub struct CommandSource {
 }
 
 impl CommandSource {
-    pub fn new(cfg: &Config, env: &Env, diag: Diag) -> Result<CommandSource, Error> {
-        let setting = cfg.token_command.as_ref().ok_or_else(|| {
+    pub fn new(settings: &SourceSettings, env: &Env, diag: Diag) -> Result<CommandSource, Error> {
+        let setting = settings.token_command.as_ref().ok_or_else(|| {
             Error::usage(
                 "--source command needs a command",
                 "add --token-command CMD, e.g. --token-command \"circleci run oidc get --claims '{\\\"aud\\\":\\\"sts.amazonaws.com\\\"}'\"",
@@ -50,7 +50,7 @@ impl CommandSource {
             origin: setting.origin.clone(),
             env: env.clone(),
             diag,
-            timeout: cfg.timeout.value,
+            timeout: settings.timeout,
             identity: super::job_identity(env),
         })
     }

@@ -1,7 +1,7 @@
 //! A token in an environment variable named by `--token-env` (outside GitLab, or forced).
 
 use super::{Acquired, SourceKind, TokenSource};
-use crate::config::Config;
+use crate::config::SourceSettings;
 use crate::env::Env;
 use crate::error::Error;
 use crate::jwt::{Claims, Token};
@@ -13,8 +13,8 @@ pub struct VariableSource {
 }
 
 impl VariableSource {
-    pub fn new(cfg: &Config, env: &Env) -> Result<VariableSource, Error> {
-        let name = cfg
+    pub fn new(settings: &SourceSettings, env: &Env) -> Result<VariableSource, Error> {
+        let name = settings
             .token_env
             .as_ref()
             .map(|s| s.value.clone())

@@ -67,7 +67,7 @@ pub(super) fn token_checks(
                     format!(
                         "requested a token from {} with audience {}",
                         detected.source.describe(),
-                        cfg.audience.value
+                        cfg.source.audience.value
                     ),
                 );
                 t
@@ -84,15 +84,15 @@ pub(super) fn token_checks(
 }
 
 fn audience_check(d: &mut Doctor<'_>, cfg: &Config, c: &Claims) {
-    if c.aud.iter().any(|a| a == &cfg.audience.value) {
+    if c.aud.iter().any(|a| a == &cfg.source.audience.value) {
         d.add(
             CheckId::Audience,
             Status::Pass,
             format!(
                 "audience: the token's aud {} includes {} ({})",
                 c.aud_display(),
-                cfg.audience.value,
-                cfg.audience.origin
+                cfg.source.audience.value,
+                cfg.source.audience.origin
             ),
         );
     } else {
@@ -102,13 +102,13 @@ fn audience_check(d: &mut Doctor<'_>, cfg: &Config, c: &Claims) {
             format!(
                 "audience: the token's aud is {}, not {} ({})",
                 c.aud_display(),
-                cfg.audience.value,
-                cfg.audience.origin
+                cfg.source.audience.value,
+                cfg.source.audience.origin
             ),
         );
         check.details.push(format!(
             "fix: request the audience the IAM OIDC provider and trust policy list (GitLab: `id_tokens: … aud: {}`), or pass --audience {} if the provider lists that one",
-            cfg.audience.value,
+            cfg.source.audience.value,
             c.aud.first().map(String::as_str).unwrap_or("AUD")
         ));
     }
@@ -155,7 +155,7 @@ fn expiry_check(d: &mut Doctor<'_>, c: &Claims, source: &dyn TokenSource) {
 }
 
 pub(super) fn duration_check(d: &mut Doctor<'_>, cfg: &Config) {
-    let secs = cfg.duration_seconds.value;
+    let secs = cfg.role.duration_seconds.value;
     let margin = cache::refresh_margin(cfg.cache.refresh_margin.value, secs);
     if secs < SHORT_SESSION_SECONDS {
         let check = d.add(
@@ -164,7 +164,7 @@ pub(super) fn duration_check(d: &mut Doctor<'_>, cfg: &Config) {
             format!(
                 "session duration {} ({}) is under 20 minutes: botocore refreshes credentials with less than 15 minutes left, so it would run aws-ci-creds again on nearly every call",
                 human_duration(i64::from(secs)),
-                cfg.duration_seconds.origin
+                cfg.role.duration_seconds.origin
             ),
         );
         check
@@ -177,7 +177,7 @@ pub(super) fn duration_check(d: &mut Doctor<'_>, cfg: &Config) {
             format!(
                 "session duration {} ({}): above the SDKs' refresh windows (botocore 15 min, JS 5 min); cached credentials are served while more than {} is left",
                 human_duration(i64::from(secs)),
-                cfg.duration_seconds.origin,
+                cfg.role.duration_seconds.origin,
                 human_duration(margin.num_seconds())
             ),
         );

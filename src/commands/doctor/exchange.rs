@@ -93,12 +93,14 @@ pub(super) fn caller_identity(
         "aws-ci-creds",
     );
     // The same proxy and trust roots as the exchange that just passed.
-    let http = crate::net::NetworkSettings::resolve(cfg.ca_bundle.as_ref(), &ctx.env)
-        .and_then(|net| crate::net::SdkHttpClient::new(&net))
+    let http = cfg
+        .network
+        .connection(&ctx.env)
+        .and_then(crate::net::SdkHttpClient::new)
         .map_err(|e| e.message().what.clone())?;
     let config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(cfg.region.value.clone()))
+        .region(Region::new(cfg.network.region.value.clone()))
         .endpoint_url(endpoint)
         .http_client(http)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
@@ -107,10 +109,15 @@ pub(super) fn caller_identity(
     let client = aws_sdk_sts::Client::from_conf(config);
     let runtime = flow::runtime().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        match tokio::time::timeout(cfg.timeout.value, client.get_caller_identity().send()).await {
+        match tokio::time::timeout(
+            cfg.network.timeout.value,
+            client.get_caller_identity().send(),
+        )
+        .await
+        {
             Err(_) => Err(format!(
                 "no answer within --timeout ({})",
-                human_duration(cfg.timeout.value.as_secs() as i64)
+                human_duration(cfg.network.timeout.value.as_secs() as i64)
             )),
             Ok(Ok(out)) => Ok(out.arn().unwrap_or("(no ARN in the answer)").to_string()),
             Ok(Err(SdkError::ServiceError(e))) => Err(format!(

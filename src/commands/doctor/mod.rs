@@ -231,7 +231,7 @@ pub fn run(
         .as_ref()
         .map(|(_, t)| checks::claims_report(ctx, &t.claims));
     let mut assumed = None;
-    let role = cfg.role_arn.as_ref().map(|r| r.value.clone());
+    let role = cfg.role.arn.as_ref().map(|r| r.value.clone());
     let expired = d
         .checks
         .iter()
@@ -242,7 +242,7 @@ pub fn run(
                 exchange::exchange_checks(&mut d, &cfg, role, source.as_ref(), token, started);
         }
         _ => {
-            let why = if cfg.role_arn.is_none() {
+            let why = if cfg.role.arn.is_none() {
                 "no usable role ARN"
             } else if expired {
                 "the token has expired"
@@ -286,7 +286,7 @@ pub fn run(
 
 /// Whether the role ARN is usable; without one the exchange is not tried.
 fn role_check(d: &mut Doctor<'_>, cfg: &Config, role_problem: Option<&Error>) {
-    match (role_problem, &cfg.role_arn) {
+    match (role_problem, &cfg.role.arn) {
         (Some(e), _) => {
             d.fail_with(CheckId::RoleArn, e);
         }

@@ -54,7 +54,7 @@ pub(super) fn trust_hints(claims: &Claims, role: &RoleArn, cfg: &Config) -> Trus
         ));
     }
     let default_aud = crate::config::DEFAULT_AUDIENCE;
-    if !claims.aud.iter().any(|a| a == default_aud) || cfg.audience.value != default_aud {
+    if !claims.aud.iter().any(|a| a == default_aud) || cfg.source.audience.value != default_aud {
         likely.push(format!(
             "audience: the token's aud is {}; the policy's {key}:aud condition and the provider's client IDs must list it exactly (policies copied from examples use {default_aud})",
             claims.aud_display()

@@ -1,6 +1,7 @@
-//! The small HTTPS client the token sources that mint on request use (GitHub, Azure…). Built
-//! only on a cache miss, inside the async runtime, on the connector STS uses too
-//! ([`crate::net`]): same proxy rules, same trust roots (SSL_CERT_FILE, system, compiled-in).
+//! The small HTTPS client the token sources that mint on request use (GitHub, Azure…), beside
+//! the STS client ([`super::SdkHttpClient`]) and built from the same [`NetworkSettings`]: same
+//! connector, proxy rules and trust roots (SSL_CERT_FILE, system, compiled-in). Built only on a
+//! cache miss, inside the async runtime. The sources reach it as `source::http`.
 
 use std::time::Duration;
 
@@ -9,9 +10,9 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
+use super::{CertificateError, NetworkSettings, ProxyRules, RootsSource, client};
 use crate::diag::Diag;
 use crate::error::{BoxError, Error, Message};
-use crate::net::{CertificateError, NetworkSettings, ProxyRules, RootsSource, client};
 use crate::secret::Secret;
 
 /// A token endpoint's answer is a few KiB; anything past this is not one.
@@ -159,7 +160,7 @@ impl Client {
             .method(method)
             .uri(uri)
             .header("accept", "application/json")
-            .header("user-agent", crate::net::USER_AGENT)
+            .header("user-agent", super::USER_AGENT)
             .header("authorization", format!("Bearer {}", bearer.expose()));
         if body.is_some() {
             builder = builder.header("content-type", "application/json");
