@@ -96,6 +96,13 @@ pub async fn exchange(
             ));
             match within(at.deadline, at.source.mint(http, at.audience)).await {
                 Some(Ok(t)) => token = Some(t),
+                // The token client's own timeout is the whole budget too, so it can fire in the
+                // same instant as the deadline and win the race: either way the deadline passed.
+                Some(Err(Error::Unavailable { .. }))
+                    if tokio::time::Instant::now() >= at.deadline =>
+                {
+                    return Err(token_timed_out(at));
+                }
                 Some(Err(e @ Error::Unavailable { .. }))
                     if attempt + 1 < at.backoff.max_attempts =>
                 {

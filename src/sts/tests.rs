@@ -124,9 +124,14 @@ fn service(code: &str, message: &str, status: u16) -> StsFailure {
     }
 }
 
+thread_local! {
+    /// The deadline of the current `run`, for sources that must fail exactly at it.
+    static DEADLINE: std::cell::Cell<Option<tokio::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
 fn run(
     exchange: &Scripted,
-    source: &FakeSource,
+    source: &dyn TokenSource,
     initial: Option<Token>,
     budget: Duration,
 ) -> Result<(Credentials, Token), Error> {
@@ -158,6 +163,7 @@ fn run(
             started: tokio::time::Instant::now(),
             deadline: tokio::time::Instant::now() + budget,
         };
+        DEADLINE.set(Some(at.deadline));
         exchange_inner(&at, initial).await
     })
 }
@@ -195,6 +201,62 @@ fn transient_failures_are_retried_until_success() {
     let out = run(&ex, &local(), Some(token(3600)), Duration::from_secs(10));
     assert!(out.is_ok(), "{:?}", out.err());
     assert_eq!(ex.calls.load(Ordering::SeqCst), 5);
+}
+
+/// A token endpoint whose own timeout (the same budget) fires in the instant the deadline does.
+struct TimesOutWithTheDeadline;
+
+impl TokenSource for TimesOutWithTheDeadline {
+    fn kind(&self) -> SourceKind {
+        SourceKind::GitHub
+    }
+    fn describe(&self) -> String {
+        "GitHub's OIDC token endpoint".into()
+    }
+    fn acquire(&self) -> Result<Acquired, Error> {
+        Ok(Acquired::OnRequest {
+            job: "run-1".into(),
+        })
+    }
+    fn mint<'a>(
+        &'a self,
+        _h: &'a http::Client,
+        _a: &'a str,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
+        Box::pin(async {
+            tokio::time::sleep_until(DEADLINE.get().expect("run sets the deadline")).await;
+            Err(Error::unavailable(
+                crate::error::Message::new("GitHub's OIDC token endpoint did not answer within 2s"),
+                None,
+            ))
+        })
+    }
+    fn can_remint(&self) -> bool {
+        true
+    }
+    fn session_name(&self, _c: Option<&Claims>) -> Option<String> {
+        None
+    }
+}
+
+#[test]
+fn a_token_request_failing_as_the_deadline_passes_says_the_deadline_passed() {
+    // Bug: which of the two timers won decided the message, so the same hang read two ways.
+    for _ in 0..20 {
+        let ex = Scripted::new(vec![]);
+        let err = run(
+            &ex,
+            &TimesOutWithTheDeadline,
+            None,
+            Duration::from_millis(20),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("deadline; STS was not called"),
+            "{err}"
+        );
+        assert_eq!(ex.calls.load(Ordering::SeqCst), 0);
+    }
 }
 
 #[test]
