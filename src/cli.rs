@@ -143,7 +143,7 @@ pub struct TrustPolicyArgs {
     #[arg(long, value_enum, value_name = "SCOPE")]
     pub scope: Option<Scope>,
 
-    /// AWS partition of the provider ARN: aws, aws-cn, aws-us-gov [default: from --role-arn, else aws]
+    /// AWS partition of the provider ARN: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc [default: from --role-arn, else aws]
     #[arg(long, value_name = "NAME")]
     pub partition: Option<String>,
 

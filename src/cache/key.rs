@@ -118,6 +118,12 @@ mod tests {
         }
     }
 
+    /// `parts` with one part changed.
+    fn with<'a>(mut parts: KeyParts<'a>, change: impl FnOnce(&mut KeyParts<'a>)) -> KeyParts<'a> {
+        change(&mut parts);
+        parts
+    }
+
     #[test]
     fn the_same_parts_give_the_same_key() {
         let arns = base_arns();
@@ -137,108 +143,40 @@ mod tests {
         let arns = base_arns();
         let other_arns = vec!["arn:aws:iam::aws:policy/PowerUserAccess".to_string()];
         let two_arns = vec![arns[0].clone(), other_arns[0].clone()];
-        let no_arns: Vec<String> = Vec::new();
         let b = base(&arns);
         let variants: Vec<(&str, KeyParts)> = vec![
             ("base", b),
             (
                 "role_arn",
-                KeyParts {
-                    role_arn: "arn:aws:iam::123456789012:role/other",
-                    ..b
-                },
+                with(b, |p| p.role_arn = "arn:aws:iam::123456789012:role/other"),
             ),
-            (
-                "session_name",
-                KeyParts {
-                    session_name: "gl-1-3",
-                    ..b
-                },
-            ),
-            (
-                "duration",
-                KeyParts {
-                    duration_seconds: 900,
-                    ..b
-                },
-            ),
-            (
-                "policy",
-                KeyParts {
-                    policy: Some("{}"),
-                    ..b
-                },
-            ),
-            (
-                "empty policy",
-                KeyParts {
-                    policy: Some(""),
-                    ..b
-                },
-            ),
-            (
-                "policy_arns",
-                KeyParts {
-                    policy_arns: &other_arns,
-                    ..b
-                },
-            ),
-            (
-                "more policy_arns",
-                KeyParts {
-                    policy_arns: &two_arns,
-                    ..b
-                },
-            ),
-            (
-                "no policy_arns",
-                KeyParts {
-                    policy_arns: &no_arns,
-                    ..b
-                },
-            ),
+            ("session_name", with(b, |p| p.session_name = "gl-1-3")),
+            ("duration", with(b, |p| p.duration_seconds = 900)),
+            ("policy", with(b, |p| p.policy = Some("{}"))),
+            ("empty policy", with(b, |p| p.policy = Some(""))),
+            ("policy_arns", with(b, |p| p.policy_arns = &other_arns)),
+            ("more policy_arns", with(b, |p| p.policy_arns = &two_arns)),
+            ("no policy_arns", with(b, |p| p.policy_arns = &[])),
             (
                 "sts_endpoint",
-                KeyParts {
-                    sts_endpoint: "url:https://sts.amazonaws.com",
-                    ..b
-                },
+                with(b, |p| p.sts_endpoint = "url:https://sts.amazonaws.com"),
             ),
-            (
-                "region",
-                KeyParts {
-                    region: "us-east-1",
-                    ..b
-                },
-            ),
+            ("region", with(b, |p| p.region = "us-east-1")),
             (
                 "issuer",
-                KeyParts {
-                    issuer: "https://token.actions.githubusercontent.com",
-                    ..b
-                },
+                with(b, |p| {
+                    p.issuer = "https://token.actions.githubusercontent.com"
+                }),
             ),
             (
                 "subject",
-                KeyParts {
-                    subject: "repo:org/app:ref:refs/heads/main",
-                    ..b
-                },
+                with(b, |p| p.subject = "repo:org/app:ref:refs/heads/main"),
             ),
             (
                 "audience",
-                KeyParts {
-                    audience: "https://gitlab.example.com",
-                    ..b
-                },
+                with(b, |p| p.audience = "https://gitlab.example.com"),
             ),
-            (
-                "job",
-                KeyParts {
-                    job: "pipeline-1/job-3",
-                    ..b
-                },
-            ),
+            ("job", with(b, |p| p.job = "pipeline-1/job-3")),
         ];
         let keys: Vec<(&str, CacheKey)> = variants
             .iter()

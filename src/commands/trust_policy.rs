@@ -105,22 +105,16 @@ fn account_id(flag: Option<&str>, role: Option<&RoleArn>) -> Result<AccountId, E
     })
 }
 
-/// The partitions `--partition` accepts: the three it has always named (see `--help`). A role
-/// given with `--role-arn` may be in any of [`Partition::ALL`].
-const FLAG_PARTITIONS: [Partition; 3] = [Partition::Aws, Partition::AwsCn, Partition::AwsUsGov];
-
-/// `--partition`, else the role's, else `aws`.
+/// `--partition`, else the role's, else `aws`. The flag takes every partition a `--role-arn` can
+/// be in ([`Partition::ALL`]).
 fn partition(flag: Option<&str>, role: Option<&RoleArn>) -> Result<Partition, Error> {
     match (flag, role) {
-        (Some(p), _) => Partition::parse(p)
-            .ok()
-            .filter(|p| FLAG_PARTITIONS.contains(p))
-            .ok_or_else(|| {
-                Error::usage(
-                    format!("--partition is `{p}`, which is not an AWS partition"),
-                    "use aws, aws-cn or aws-us-gov",
-                )
-            }),
+        (Some(p), _) => Partition::parse(p).map_err(|_| {
+            Error::usage(
+                format!("--partition is `{p}`, which is not an AWS partition"),
+                format!("use one of {}", Partition::names()),
+            )
+        }),
         (None, Some(role)) => Ok(role.partition),
         (None, None) => Ok(Partition::Aws),
     }
@@ -317,15 +311,31 @@ mod tests {
             partition(Some("aws-cn"), Some(&role)).unwrap(),
             Partition::AwsCn
         );
-        for bad in ["aws-moon", "aws-iso"] {
+        for p in Partition::ALL {
+            assert_eq!(partition(Some(p.as_str()), None).unwrap(), p);
+        }
+        for bad in ["aws-moon", "AWS", "aws-iso-x", ""] {
             let e = partition(Some(bad), None).unwrap_err();
             assert_eq!(
                 e.to_string(),
                 format!(
-                    "--partition is `{bad}`, which is not an AWS partition\n  fix: use aws, aws-cn or aws-us-gov"
+                    "--partition is `{bad}`, which is not an AWS partition\n  fix: use one of aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc"
                 )
             );
         }
+    }
+
+    #[test]
+    fn the_partition_help_names_every_partition() {
+        use clap::CommandFactory;
+        let cli = crate::cli::Cli::command();
+        let help = cli
+            .find_subcommand("trust-policy")
+            .and_then(|c| c.get_arguments().find(|a| a.get_id() == "partition"))
+            .and_then(|a| a.get_help())
+            .expect("--partition has help")
+            .to_string();
+        assert!(help.contains(&Partition::names()), "{help}");
     }
 
     #[test]

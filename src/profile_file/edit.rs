@@ -160,96 +160,166 @@ pub fn edit(
     id: &SectionId,
     req: &Request<'_>,
 ) -> Edited {
-    let nl = file.newline();
-    // What each original line becomes; `vec![raw]` means unchanged.
-    let mut out: Vec<Vec<String>> = file.lines.iter().map(|l| vec![l.raw.clone()]).collect();
-    let setting_line = |k: &str, v: &str, ending: &str| format!("{k} = {v}{ending}");
-
     let Some(section) = section else {
-        let mut tail: Vec<String> = Vec::new();
-        if let Some(last) = out.last_mut() {
-            let line = last.last_mut().expect("one line");
-            if !line.ends_with('\n') {
-                line.push_str(nl);
-            }
-            if !matches!(file.lines.last().map(|l| &l.kind), Some(Kind::Blank)) {
-                tail.push(nl.to_string());
-            }
-        }
-        tail.push(format!("{}{nl}", id.canonical_header()));
-        tail.extend(req.settings.iter().map(|(k, v)| setting_line(k, v, nl)));
-        let mut ops = to_ops(file, out);
-        ops.extend(tail.into_iter().map(Op::Add));
-        return Edited {
-            ops,
-            appended: true,
-        };
+        return append_section(file, id, req);
     };
+    let mut draft = Draft::new(file, section);
+    draft.make_header_canonical();
+    let missing = draft.set_existing(&req.settings);
+    for &i in &req.comment_out {
+        draft.comment_out(i);
+    }
+    draft.mark_commented_out(&req.marker);
+    draft.add_after_last_setting(&missing);
+    Edited {
+        ops: to_ops(file, draft.out),
+        appended: false,
+    }
+}
 
-    // The header, in its canonical form (a trailing comment is the user's and stays).
-    let header = &file.lines[section.header];
-    if let Kind::Header {
-        id,
-        comment,
-        canonical: false,
-    } = &header.kind
-    {
-        out[section.header] = vec![format!(
-            "{}{comment}{}",
-            id.canonical_header(),
-            header.ending()
-        )];
+fn setting_line(key: &str, value: &str, ending: &str) -> String {
+    format!("{key} = {value}{ending}")
+}
+
+fn comment_line(raw: &str) -> String {
+    format!("# {raw}")
+}
+
+/// The file unchanged, then a new section for `id` with every setting of the request (after a
+/// blank line, unless the file ends with one).
+fn append_section(file: &ProfileFile, id: &SectionId, req: &Request<'_>) -> Edited {
+    let nl = file.newline();
+    let mut out = unchanged(file);
+    let mut tail: Vec<String> = Vec::new();
+    if let Some(last) = out.last_mut() {
+        let line = last.last_mut().expect("one line");
+        if !line.ends_with('\n') {
+            line.push_str(nl);
+        }
+        if !matches!(file.lines.last().map(|l| &l.kind), Some(Kind::Blank)) {
+            tail.push(nl.to_string());
+        }
+    }
+    tail.push(format!("{}{nl}", id.canonical_header()));
+    tail.extend(req.settings.iter().map(|(k, v)| setting_line(k, v, nl)));
+    let mut ops = to_ops(file, out);
+    ops.extend(tail.into_iter().map(Op::Add));
+    Edited {
+        ops,
+        appended: true,
+    }
+}
+
+/// What each original line becomes; `vec![raw]` means unchanged.
+fn unchanged(file: &ProfileFile) -> Vec<Vec<String>> {
+    file.lines.iter().map(|l| vec![l.raw.clone()]).collect()
+}
+
+/// An edit of one existing section in progress.
+struct Draft<'f> {
+    file: &'f ProfileFile,
+    section: &'f Section,
+    /// What each original line becomes (see [`unchanged`]).
+    out: Vec<Vec<String>>,
+    /// The property lines commented out so far, for the marker above the first.
+    commented: Vec<usize>,
+}
+
+impl<'f> Draft<'f> {
+    fn new(file: &'f ProfileFile, section: &'f Section) -> Draft<'f> {
+        Draft {
+            file,
+            section,
+            out: unchanged(file),
+            commented: Vec::new(),
+        }
     }
 
-    let comment_line = |raw: &str| format!("# {raw}");
-    let mut commented: Vec<usize> = Vec::new();
-    let mut comment_out = |i: usize, out: &mut Vec<Vec<String>>| {
-        for j in std::iter::once(i).chain(file.continuation_of(i, section)) {
-            if !matches!(file.lines[j].kind, Kind::Comment | Kind::Blank) {
-                out[j] = vec![comment_line(&file.lines[j].raw)];
-            }
+    /// The header, in its canonical form (a trailing comment is the user's and stays).
+    fn make_header_canonical(&mut self) {
+        let header = &self.file.lines[self.section.header];
+        if let Kind::Header {
+            id,
+            comment,
+            canonical: false,
+        } = &header.kind
+        {
+            self.out[self.section.header] = vec![format!(
+                "{}{comment}{}",
+                id.canonical_header(),
+                header.ending()
+            )];
         }
-        commented.push(i);
-    };
+    }
 
-    let mut missing = Vec::new();
-    for (key, value) in &req.settings {
-        let found: Vec<(usize, &str)> = file
-            .properties(section)
-            .into_iter()
-            .filter(|(_, k, _)| k == key)
-            .map(|(i, _, v)| (i, v))
-            .collect();
-        match found.split_first() {
-            None => missing.push((*key, value.as_str())),
-            Some(((first, old), rest)) => {
-                let line = &file.lines[*first];
-                let has_continuation = !file.continuation_of(*first, section).is_empty();
-                if *old != value.as_str() || has_continuation {
-                    out[*first] = vec![setting_line(key, value, line.ending())];
-                    for j in file.continuation_of(*first, section) {
-                        if matches!(file.lines[j].kind, Kind::Continuation) {
-                            out[j] = vec![comment_line(&file.lines[j].raw)];
-                        }
+    /// Sets each key the section already has, in place; returns the keys it does not have, in
+    /// the request's order.
+    fn set_existing<'r>(&mut self, settings: &'r [(&'r str, String)]) -> Vec<(&'r str, &'r str)> {
+        let mut missing = Vec::new();
+        for (key, value) in settings {
+            let found: Vec<(usize, &str)> = self
+                .file
+                .properties(self.section)
+                .into_iter()
+                .filter(|(_, k, _)| k == key)
+                .map(|(i, _, v)| (i, v))
+                .collect();
+            match found.split_first() {
+                None => missing.push((*key, value.as_str())),
+                Some(((first, old), rest)) => {
+                    self.replace(*first, key, old, value);
+                    // A second `key =` makes botocore refuse the whole file.
+                    for (i, _) in rest {
+                        self.comment_out(*i);
                     }
                 }
-                // A second `key =` makes botocore refuse the whole file.
-                for (i, _) in rest {
-                    comment_out(*i, &mut out);
-                }
+            }
+        }
+        missing
+    }
+
+    /// Rewrites the setting on line `i` unless it already holds `value` on one line; its old
+    /// continuation lines are commented out.
+    fn replace(&mut self, i: usize, key: &str, old: &str, value: &str) {
+        let file = self.file;
+        let has_continuation = !file.continuation_of(i, self.section).is_empty();
+        if old == value && !has_continuation {
+            return;
+        }
+        self.out[i] = vec![setting_line(key, value, file.lines[i].ending())];
+        for j in file.continuation_of(i, self.section) {
+            if matches!(file.lines[j].kind, Kind::Continuation) {
+                self.out[j] = vec![comment_line(&file.lines[j].raw)];
             }
         }
     }
-    for &i in &req.comment_out {
-        comment_out(i, &mut out);
-    }
-    if let Some(&first) = commented.iter().min() {
-        out[first].insert(0, format!("{}{nl}", req.marker));
+
+    /// Comments out property line `i` and its continuation lines.
+    fn comment_out(&mut self, i: usize) {
+        let file = self.file;
+        for j in std::iter::once(i).chain(file.continuation_of(i, self.section)) {
+            if !matches!(file.lines[j].kind, Kind::Comment | Kind::Blank) {
+                self.out[j] = vec![comment_line(&file.lines[j].raw)];
+            }
+        }
+        self.commented.push(i);
     }
 
-    if !missing.is_empty() {
-        // After the section's last setting (and its continuation lines), so comments that
-        // introduce the next section stay with it.
+    /// The marker line, once, above the first line commented out.
+    fn mark_commented_out(&mut self, marker: &str) {
+        if let Some(&first) = self.commented.iter().min() {
+            self.out[first].insert(0, format!("{marker}{}", self.file.newline()));
+        }
+    }
+
+    /// The new settings go after the section's last setting (and its continuation lines), so
+    /// comments that introduce the next section stay with it.
+    fn add_after_last_setting(&mut self, missing: &[(&str, &str)]) {
+        if missing.is_empty() {
+            return;
+        }
+        let (file, section) = (self.file, self.section);
+        let nl = file.newline();
         let after = (section.header + 1..section.end)
             .rev()
             .find(|&i| {
@@ -259,16 +329,12 @@ pub fn edit(
                 )
             })
             .unwrap_or(section.header);
-        let slot = &mut out[after];
+        let slot = &mut self.out[after];
         let last = slot.last_mut().expect("one line");
         if !last.ends_with('\n') {
             last.push_str(nl);
         }
         slot.extend(missing.iter().map(|(k, v)| setting_line(k, v, nl)));
-    }
-    Edited {
-        ops: to_ops(file, out),
-        appended: false,
     }
 }
 

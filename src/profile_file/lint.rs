@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::command_line::Reader;
-use super::{Kind, ProfileFile, SectionId};
+use super::{Kind, ProfileFile, Section, SectionId};
 use crate::env::Env;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,17 @@ fn fix_setup(profile: &str) -> String {
     )
 }
 
+/// The profile being linted, as the findings name it.
+struct Target<'a> {
+    profile: &'a str,
+    /// Where the name came from (`--profile`, `AWS_PROFILE`, the default).
+    origin: &'a str,
+    /// The user named the profile, so its absence is a failure rather than nothing to check.
+    explicit: bool,
+    /// The config file's path, as shown.
+    shown: &'a str,
+}
+
 fn lint_text(
     text: &str,
     path: &Path,
@@ -89,15 +100,59 @@ fn lint_text(
     explicit: bool,
     env: &Env,
 ) -> Vec<Finding> {
-    let shown = path.display();
+    let shown = path.display().to_string();
+    let target = Target {
+        profile,
+        origin,
+        explicit,
+        shown: &shown,
+    };
     let file = ProfileFile::parse(text);
     let mut out = Vec::new();
-    out.extend(duplicate_headers(&file, &shown.to_string()));
-    out.extend(unreadable_lines(&file, &shown.to_string()));
+    out.extend(duplicate_headers(&file, &shown));
+    out.extend(unreadable_lines(&file, &shown));
 
     let sections = file.profile_sections(profile);
     let Some(section) = sections.last() else {
-        out.push(if explicit {
+        out.push(target.not_in_file());
+        return out;
+    };
+    out.extend(target.repeated_sections(&sections));
+    out.extend(target.conflicts(&file, &sections));
+
+    let processes = credential_processes(&file, &sections);
+    let Some(&(line, value)) = processes.first() else {
+        out.push(target.no_credential_process(section));
+        return out;
+    };
+    out.extend(target.repeated_credential_process(&processes));
+    let continued = matches!(
+        file.lines.get(line + 1).map(|l| &l.kind),
+        Some(Kind::Continuation)
+    );
+    out.extend(command_findings(profile, line, value, continued, env));
+    out
+}
+
+/// Every `credential_process` line of the profile's sections (line index, raw value).
+fn credential_processes<'f>(file: &'f ProfileFile, sections: &[Section]) -> Vec<(usize, &'f str)> {
+    sections
+        .iter()
+        .flat_map(|s| file.properties(s))
+        .filter(|(_, k, _)| *k == "credential_process")
+        .map(|(i, _, v)| (i, v))
+        .collect()
+}
+
+impl Target<'_> {
+    fn not_in_file(&self) -> Finding {
+        let Target {
+            profile,
+            origin,
+            shown,
+            ..
+        } = self;
+        if self.explicit {
             finding(
                 Level::Fail,
                 format!("profile {profile} ({origin}) is not in {shown}: every AWS SDK fails"),
@@ -109,20 +164,24 @@ fn lint_text(
                 format!("profile: {shown} has no default profile; nothing to check"),
                 vec![],
             )
-        });
-        return out;
-    };
-    if sections.len() > 1 {
+        }
+    }
+
+    fn repeated_sections(&self, sections: &[Section]) -> Option<Finding> {
+        if sections.len() <= 1 {
+            return None;
+        }
+        let Target { profile, shown, .. } = self;
         let lines: Vec<String> = sections
             .iter()
             .map(|s| (s.header + 1).to_string())
             .collect();
-        let why = if profile == "default" {
+        let why = if *profile == "default" {
             "botocore uses the last of [default] and [profile default], the other SDKs use [profile default]"
         } else {
             "botocore refuses a repeated header and the other SDKs merge the sections"
         };
-        out.push(finding(
+        Some(finding(
             Level::Fail,
             format!(
                 "profile {profile} is defined {} times in {shown} (lines {}): {why}",
@@ -131,33 +190,32 @@ fn lint_text(
             ),
             vec![format!(
                 "fix: merge them into one {} section",
-                SectionId::Profile(profile.into()).canonical_header()
+                SectionId::Profile(profile.to_string()).canonical_header()
             )],
-        ));
+        ))
     }
 
-    // With repeated sections, the SDKs that read the file at all merge them.
-    let conflicts: Vec<_> = sections.iter().flat_map(|s| file.conflicts(s)).collect();
-    if !conflicts.is_empty() {
+    /// With repeated sections, the SDKs that read the file at all merge them.
+    fn conflicts(&self, file: &ProfileFile, sections: &[Section]) -> Option<Finding> {
+        let conflicts: Vec<_> = sections.iter().flat_map(|s| file.conflicts(s)).collect();
+        if conflicts.is_empty() {
+            return None;
+        }
+        let profile = self.profile;
         let mut details: Vec<String> = conflicts.iter().map(|c| c.describe()).collect();
         details.push(format!(
             "fix: comment those lines out, or run `aws-ci-creds setup --profile {profile}` (it moves role_arn and web_identity_token_file into the credential_process line; --comment-out-conflicts comments out the others)"
         ));
-        out.push(finding(
+        Some(finding(
             Level::Fail,
             format!("profile {profile} has keys the SDKs use instead of credential_process"),
             details,
-        ));
+        ))
     }
 
-    let processes: Vec<(usize, &str)> = sections
-        .iter()
-        .flat_map(|s| file.properties(s))
-        .filter(|(_, k, _)| *k == "credential_process")
-        .map(|(i, _, v)| (i, v))
-        .collect();
-    let Some(&(line, value)) = processes.first() else {
-        out.push(if explicit {
+    fn no_credential_process(&self, section: &Section) -> Finding {
+        let Target { profile, shown, .. } = self;
+        if self.explicit {
             finding(
                 Level::Fail,
                 format!(
@@ -172,12 +230,16 @@ fn lint_text(
                 "profile: the default profile has no credential_process; nothing to check",
                 vec![],
             )
-        });
-        return out;
-    };
-    if processes.len() > 1 {
+        }
+    }
+
+    fn repeated_credential_process(&self, processes: &[(usize, &str)]) -> Option<Finding> {
+        if processes.len() <= 1 {
+            return None;
+        }
+        let profile = self.profile;
         let lines: Vec<String> = processes.iter().map(|(i, _)| (i + 1).to_string()).collect();
-        out.push(finding(
+        Some(finding(
             Level::Fail,
             format!(
                 "profile {profile} sets credential_process {} times (lines {}): botocore refuses the file",
@@ -185,14 +247,8 @@ fn lint_text(
                 lines.join(", ")
             ),
             vec!["fix: keep one of them".into()],
-        ));
+        ))
     }
-    let continued = matches!(
-        file.lines.get(line + 1).map(|l| &l.kind),
-        Some(Kind::Continuation)
-    );
-    out.extend(command_findings(profile, line, value, continued, env));
-    out
 }
 
 /// Two headers botocore reads as the same section name make it refuse the whole file.

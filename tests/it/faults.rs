@@ -654,7 +654,7 @@ fn an_entry_replaced_by_a_symlink_is_neither_read_nor_written_through() {
 fn a_foreign_owned_cache_dir_is_refused_and_left_untouched() {
     if !is_root() {
         eprintln!(
-            "note: not root, cannot chown; covered by cache::tests::open_refuses_a_directory_owned_by_someone_else"
+            "note: not root, cannot chown; covered by cache::tests::directory::open_refuses_a_directory_owned_by_someone_else"
         );
         return;
     }

@@ -328,6 +328,29 @@ fn audience_and_partition_can_be_overridden() {
     );
     let out = by_hand(GOOD_SUB, None, &["--partition", "aws-moon"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("fix: use one of aws, aws-cn, aws-us-gov, aws-iso,"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn partition_takes_every_partition_a_role_arn_can_be_in() {
+    for partition in ["aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"] {
+        let out = by_hand(GOOD_SUB, None, &["--partition", partition]);
+        let p = policy(&out);
+        let st = &p["Statement"][0];
+        assert_eq!(
+            st["Principal"]["Federated"],
+            format!("arn:{partition}:iam::123456789012:oidc-provider/gitlab.example.com")
+        );
+        // The condition keys name the issuer, not the partition.
+        assert_eq!(
+            st["Condition"]["StringEquals"]["gitlab.example.com:aud"],
+            "sts.amazonaws.com"
+        );
+    }
 }
 
 #[test]
