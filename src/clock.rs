@@ -20,9 +20,11 @@ impl Clock for SystemClock {
 }
 
 /// A clock stopped at one instant, for tests.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy)]
 pub struct FixedClock(pub DateTime<Utc>);
 
+#[cfg(test)]
 impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
         self.0

@@ -5,38 +5,95 @@
 //! JSON the SDKs expect ([`output`]). Settings are resolved in [`config`]; failures are
 //! [`error::Error`]s with the exit codes of [`exit_code`]. See `docs/` for the user guide.
 
-pub mod app;
-pub mod arn;
+mod app;
+mod arn;
 #[cfg(unix)] // the cache relies on file ownership, modes, O_NOFOLLOW and flock
-pub mod cache;
-pub mod cli;
-pub mod clock;
-pub mod commands;
-pub mod config;
-pub mod context;
-pub mod credentials;
-pub mod diag;
+mod cache;
+mod cli;
+mod clock;
+mod commands;
+mod config;
+mod context;
+mod credentials;
+mod diag;
 pub mod emulator;
-pub mod env;
-pub mod error;
-pub mod exit_code;
-pub mod flow;
-pub mod jwt;
-pub mod net;
-pub mod output;
-pub mod panic;
-pub mod profile;
-pub mod profile_file;
-pub mod secret;
-pub mod serve;
-pub mod session;
-pub mod setting;
-pub mod shlex;
-pub mod source;
-pub mod source_kind;
-pub mod sts;
-pub mod uid;
-pub mod vars;
+mod env;
+mod error;
+mod exit_code;
+mod flow;
+mod jwt;
+mod net;
+mod output;
+mod panic;
+mod profile;
+mod profile_file;
+mod secret;
+mod serve;
+mod session;
+mod setting;
+mod shlex;
+mod source;
+mod source_kind;
+mod sts;
+mod uid;
+mod vars;
+
+// The binary's surface: main.rs parses, builds the context, runs and maps the outcome.
+pub use app::run;
+pub use cli::Cli;
+pub use commands::Outcome;
+pub use context::Ctx;
+pub use output::Out;
+pub use panic::install_hook;
+
+/// What the integration tests and fuzz targets reach inside the crate for; not an interface, and
+/// it changes whenever they do.
+#[doc(hidden)]
+pub mod testing {
+    #[cfg(unix)]
+    pub mod cache {
+        pub use crate::cache::{EntryState, decode_entry};
+    }
+    pub mod cli {
+        pub use crate::cli::{CacheOptions, CredentialArgs, command};
+    }
+    pub mod config {
+        pub use crate::config::{Config, RoleArn, parse_duration, resolve_cache, vars};
+    }
+    pub mod env {
+        pub use crate::env::Env;
+    }
+    pub mod error {
+        pub use crate::error::Error;
+    }
+    pub mod jwt {
+        pub use crate::jwt::{Claims, Token, looks_like_jwt};
+    }
+    pub mod profile_file {
+        pub mod command_line {
+            pub use crate::profile_file::command_line::{Arg, Reader, build};
+        }
+    }
+    pub mod session {
+        pub use crate::session::{sanitize, validate};
+    }
+    pub mod source {
+        pub use crate::source::{
+            Acquired, SourceKind, TokenSource, fallback_session_name, session_name_from_claims,
+        };
+        pub mod command {
+            pub use crate::source::command::split;
+        }
+    }
+    pub mod sts {
+        pub use crate::sts::{
+            AssumeRequest, StsFailure, check_not_expired, explain, human_duration, issuer_key,
+        };
+    }
+    pub mod uid {
+        pub use crate::uid::euid;
+    }
+}
 
 /// The version `--version` prints: the crate version and, when built from git, the commit.
 /// Set by `build.rs`.

@@ -1,14 +1,13 @@
 //! aws-ci-creds: parse, build the real context, run, map the outcome to an exit code.
 
-use aws_ci_creds::commands::Outcome;
-use aws_ci_creds::{app, cli::Cli, context::Ctx, output::Out};
+use aws_ci_creds::{Cli, Ctx, Out, Outcome};
 
 fn main() -> std::process::ExitCode {
-    aws_ci_creds::panic::install_hook();
+    aws_ci_creds::install_hook();
     let cli = Cli::parse_from_args(std::env::args_os());
     let ctx = Ctx::real(cli.verbose);
     // The one place a run's outcome becomes the process's exit status.
-    match app::run(cli, &ctx, &mut Out::stdout()) {
+    match aws_ci_creds::run(cli, &ctx, &mut Out::stdout()) {
         Ok(Outcome::Exit(code)) => code.into(),
         Ok(Outcome::Child(status)) => std::process::ExitCode::from(status),
         Err(error) => {

@@ -98,6 +98,7 @@ impl ProfileSettings {
     }
 
     /// A boolean key: `true`/`false` in any case, as the SDKs accept.
+    #[cfg(test)]
     pub fn flag(&self, key: &str) -> Option<bool> {
         self.get(key).and_then(parse_bool)
     }

@@ -3,7 +3,7 @@
 //! does. Invariants: no panic; a damage reason never quotes the file's secrets.
 #![no_main]
 
-use aws_ci_creds::cache::{EntryState, decode_entry};
+use aws_ci_creds::testing::cache::{EntryState, decode_entry};
 use chrono::{Duration, TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
 

@@ -4,8 +4,8 @@
 //! SDK's reader (botocore, the current aws-sdk-go-v2, aws-sdk-rust and the JS SDK).
 #![no_main]
 
-use aws_ci_creds::profile_file::command_line::{Arg, Reader, build};
-use aws_ci_creds::source::command::split;
+use aws_ci_creds::testing::profile_file::command_line::{Arg, Reader, build};
+use aws_ci_creds::testing::source::command::split;
 use libfuzzer_sys::fuzz_target;
 
 fn line_for(argv: &[&str]) -> Option<String> {

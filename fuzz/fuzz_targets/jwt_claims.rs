@@ -3,7 +3,7 @@
 //! Invariants: no panic; an error never quotes the input; a parsed token keeps the trimmed text.
 #![no_main]
 
-use aws_ci_creds::jwt::{self, Token};
+use aws_ci_creds::testing::jwt::{self, Token};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -20,12 +20,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = c.aud_display();
             let _ = c.text("job_id");
             let _ = token.fingerprint();
-            let _ = aws_ci_creds::source::session_name_from_claims(c);
+            let _ = aws_ci_creds::testing::source::session_name_from_claims(c);
             let now = chrono::Utc::now();
-            let _ = aws_ci_creds::source::fallback_session_name(Some(c), now);
-            let _ = aws_ci_creds::sts::human_duration(c.exp.unwrap_or_default());
+            let _ = aws_ci_creds::testing::source::fallback_session_name(Some(c), now);
+            let _ = aws_ci_creds::testing::sts::human_duration(c.exp.unwrap_or_default());
             if let Some(exp) = c.expires_at() {
-                let _ = aws_ci_creds::sts::human_duration((now - exp).num_seconds());
+                let _ = aws_ci_creds::testing::sts::human_duration((now - exp).num_seconds());
             }
         }
         Err(e) => {

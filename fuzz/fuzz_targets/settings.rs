@@ -3,8 +3,8 @@
 //! it again changes nothing; a parsed ARN keeps the text and its account is 12 digits.
 #![no_main]
 
-use aws_ci_creds::config::{RoleArn, parse_duration};
-use aws_ci_creds::session;
+use aws_ci_creds::testing::config::{RoleArn, parse_duration};
+use aws_ci_creds::testing::session;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,11 +4,11 @@
 //! `human_duration`. Invariant: no panic, whatever the strings.
 #![no_main]
 
-use aws_ci_creds::config::RoleArn;
-use aws_ci_creds::error::Error;
-use aws_ci_creds::jwt::{Claims, Token};
-use aws_ci_creds::source::{Acquired, SourceKind, TokenSource};
-use aws_ci_creds::sts::{self, AssumeRequest, StsFailure};
+use aws_ci_creds::testing::config::RoleArn;
+use aws_ci_creds::testing::error::Error;
+use aws_ci_creds::testing::jwt::{Claims, Token};
+use aws_ci_creds::testing::source::{Acquired, SourceKind, TokenSource};
+use aws_ci_creds::testing::sts::{self, AssumeRequest, StsFailure};
 use libfuzzer_sys::fuzz_target;
 
 struct Fixed(SourceKind);

@@ -20,6 +20,7 @@ use super::safety;
 #[derive(Debug)]
 pub struct CacheLock {
     file: File,
+    #[cfg_attr(not(test), allow(dead_code))] // named in tests and by Debug
     path: PathBuf,
     /// False when the file system does not support locking: the caller goes on without it.
     held: bool,
@@ -27,11 +28,13 @@ pub struct CacheLock {
 
 impl CacheLock {
     /// The lock file.
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// False when locking is not supported where the cache lives, so nothing is actually held.
+    #[cfg(test)]
     pub fn is_held(&self) -> bool {
         self.held
     }

@@ -76,7 +76,7 @@ use serde::{Deserialize, Serialize};
 use crate::credentials::Credentials;
 
 pub use key::{CacheKey, KeyParts};
-pub use location::{Selected, select};
+pub use location::select;
 pub use lock::CacheLock;
 
 /// What `cache list` shows next to an entry; never secret.

@@ -26,7 +26,7 @@ use crate::sts::issuer_key;
 mod condition;
 mod subject;
 pub use condition::{Operator, SubCondition, sub_condition, sub_condition_for};
-pub use subject::{Component, SubjectFormat};
+pub use subject::SubjectFormat;
 
 pub fn run(
     ctx: &Ctx,

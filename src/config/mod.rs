@@ -26,7 +26,7 @@ use crate::error::Error;
 // The leaf types every layer shares, re-exported so `config::Setting` etc. keep reading naturally.
 pub use crate::arn::RoleArn;
 pub use crate::net::Network;
-pub use crate::setting::{Origin, Setting, clip, vars};
+pub use crate::setting::{Origin, vars};
 pub use cache::CacheConfig;
 pub use role::RoleConfig;
 pub use source::SourceSettings;

@@ -19,8 +19,8 @@ use crate::error::Error;
 use crate::setting::Setting;
 use endpoint::StsEndpoint;
 
-pub use client::{CertificateError, Connector, SdkHttpClient};
-pub use proxy::{ProxyRules, Route};
+pub use client::{CertificateError, SdkHttpClient};
+pub use proxy::ProxyRules;
 pub use tls::{Roots, RootsSource};
 
 /// The network settings of a run, resolved with the config (`config::network`): cheap and

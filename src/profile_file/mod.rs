@@ -133,6 +133,7 @@ impl ProfileFile {
         }
     }
 
+    #[cfg(test)]
     pub fn text(&self) -> String {
         self.lines.iter().map(|l| l.raw.as_str()).collect()
     }

@@ -81,10 +81,6 @@ impl Bound {
     pub fn token(&self) -> &Secret<String> {
         &self.token
     }
-
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
 }
 
 /// 32 random bytes, hex: long enough that guessing is hopeless, plain enough for any header.

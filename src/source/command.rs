@@ -26,7 +26,7 @@ const MAX_STDERR: u64 = 16 * 1024;
 /// Lines of stderr quoted in an error.
 const STDERR_LINES: usize = 8;
 
-pub use crate::shlex::{SplitError, split};
+pub use crate::shlex::split;
 
 /// What a finished command left.
 #[derive(Debug)]
@@ -248,6 +248,7 @@ fn shown_program(program: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shlex::SplitError;
 
     fn ok(line: &str) -> Vec<String> {
         split(line).unwrap_or_else(|e| panic!("{line:?}: {e}"))

@@ -60,7 +60,7 @@ pub use bitbucket::BitbucketSource;
 pub use buildkite::BuildkiteSource;
 pub use circleci::CircleCiSource;
 pub use codefresh::CodefreshSource;
-pub use detect::{CiMatch, detect, detect_ci};
+pub use detect::{detect, detect_ci};
 pub use env0::Env0Source;
 pub use file::FileSource;
 pub use github::GitHubSource;
@@ -73,7 +73,7 @@ pub use variable::VariableSource;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-pub use crate::source_kind::{SourceKind, UnknownSource};
+pub use crate::source_kind::SourceKind;
 
 /// What a source has before any network call.
 #[derive(Debug)]

@@ -17,7 +17,7 @@ fn gitlab_env() -> TestEnv {
 }
 
 fn is_root() -> bool {
-    aws_ci_creds::uid::euid() == 0
+    aws_ci_creds::testing::uid::euid() == 0
 }
 
 /// Rewrites the stored entry's expiration to `now + seconds` (keeping the file and its mode).
@@ -368,7 +368,7 @@ fn an_unusable_home_falls_back_to_a_per_user_temp_dir() {
         1,
         "the fallback cache serves the second run"
     );
-    let uid = aws_ci_creds::uid::euid();
+    let uid = aws_ci_creds::testing::uid::euid();
     let fallback = tmp.join(format!("aws-ci-creds-{uid}"));
     assert_eq!(mode(&fallback), 0o700);
     let out = env.run(&["cache", "path"]);

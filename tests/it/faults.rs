@@ -35,7 +35,7 @@ const TIMEOUT: &str = "3s";
 const DEADLINE_BOUND: Duration = Duration::from_millis(4500);
 
 fn is_root() -> bool {
-    aws_ci_creds::uid::euid() == 0
+    aws_ci_creds::testing::uid::euid() == 0
 }
 
 /// A GitLab job with canary secrets and credentials already cached (so the canary suite also

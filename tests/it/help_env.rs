@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use aws_ci_creds::cli::{CacheOptions, CredentialArgs};
-use aws_ci_creds::config::{self, Config, vars};
-use aws_ci_creds::env::Env;
+use aws_ci_creds::testing::cli::{CacheOptions, CredentialArgs};
+use aws_ci_creds::testing::config::{self, Config, vars};
+use aws_ci_creds::testing::env::Env;
 
 /// The variables a help text names in `[env: A, then B]`, in order (`=1` dropped).
 fn env_in_help(help: &str) -> Vec<String> {
@@ -65,7 +65,7 @@ fn origin_of(name: &str, pairs: &[(&str, &str)]) -> String {
 
 #[test]
 fn every_env_named_in_help_sets_its_flag_in_the_stated_order() {
-    let cmd = aws_ci_creds::cli::command();
+    let cmd = aws_ci_creds::testing::cli::command();
     let mut named = BTreeSet::new();
     for arg in cmd.get_arguments() {
         let (Some(flag), Some(help)) = (arg.get_long(), arg.get_help()) else {

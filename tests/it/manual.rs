@@ -27,7 +27,7 @@ fn pages_in(dir: &Path) -> BTreeMap<String, String> {
 fn render_man_pages() -> BTreeMap<String, String> {
     // The crate version only: `--version` also carries the git commit, which would make the
     // checked-in pages stale on every commit.
-    let cmd = aws_ci_creds::cli::command().version(env!("CARGO_PKG_VERSION"));
+    let cmd = aws_ci_creds::testing::cli::command().version(env!("CARGO_PKG_VERSION"));
     let dir = tempfile::tempdir().unwrap();
     clap_mangen::generate_to(cmd, dir.path()).expect("render the man pages");
     pages_in(dir.path())

@@ -61,6 +61,7 @@ pub enum CheckId {
 }
 
 impl CheckId {
+    #[cfg(test)]
     pub const ALL: [CheckId; 11] = [
         CheckId::RoleArn,
         CheckId::Ci,
@@ -76,6 +77,7 @@ impl CheckId {
     ];
 
     /// The id as `--json` spells it.
+    #[cfg(test)]
     pub fn as_str(self) -> &'static str {
         match self {
             CheckId::RoleArn => "role_arn",
