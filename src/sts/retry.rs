@@ -86,37 +86,9 @@ pub async fn exchange(
             }
         };
         if needs_new {
-            let http = at
-                .http
-                .ok_or_else(|| Error::internal("no HTTP client for minting", "missing client"))?;
-            at.diag.info(format!(
-                "requesting a token from {} (audience {})",
-                at.source.describe(),
-                at.audience
-            ));
-            match within(at.deadline, at.source.mint(http, at.audience)).await {
-                Some(Ok(t)) => token = Some(t),
-                // The token client's own timeout is the whole budget too, so it can fire in the
-                // same instant as the deadline and win the race: either way the deadline passed.
-                Some(Err(Error::Unavailable { .. }))
-                    if tokio::time::Instant::now() >= at.deadline =>
-                {
-                    return Err(token_timed_out(at));
-                }
-                Some(Err(e @ Error::Unavailable { .. }))
-                    if attempt + 1 < at.backoff.max_attempts =>
-                {
-                    at.diag.info(format!(
-                        "token request failed, will retry: {}",
-                        e.message().what
-                    ));
-                    if !sleep_before_retry(at, attempt).await {
-                        return Err(e);
-                    }
-                    continue;
-                }
-                Some(Err(e)) => return Err(e),
-                None => return Err(token_timed_out(at)),
+            match mint(at, attempt).await? {
+                Minted::Token(t) => token = Some(t),
+                Minted::Retry => continue,
             }
         }
         let current = token.as_ref().expect("a token was just obtained");
@@ -173,6 +145,46 @@ pub async fn exchange(
         }
     }
     Err(gave_up(at, request, last))
+}
+
+/// What one attempt's mint left the loop with.
+enum Minted {
+    Token(Token),
+    /// A transient failure with attempts left; the backoff has been slept.
+    Retry,
+}
+
+/// Mints the token for `attempt`, within the deadline.
+async fn mint(at: &Attempt<'_>, attempt: u32) -> Result<Minted, Error> {
+    let http = at
+        .http
+        .ok_or_else(|| Error::internal("no HTTP client for minting", "missing client"))?;
+    at.diag.info(format!(
+        "requesting a token from {} (audience {})",
+        at.source.describe(),
+        at.audience
+    ));
+    match within(at.deadline, at.source.mint(http, at.audience)).await {
+        Some(Ok(t)) => Ok(Minted::Token(t)),
+        // The token client's own timeout is the whole budget too, so it can fire in the same
+        // instant as the deadline and win the race: either way the deadline passed.
+        Some(Err(Error::Unavailable { .. })) if tokio::time::Instant::now() >= at.deadline => {
+            Err(token_timed_out(at))
+        }
+        Some(Err(e @ Error::Unavailable { .. })) if attempt + 1 < at.backoff.max_attempts => {
+            at.diag.info(format!(
+                "token request failed, will retry: {}",
+                e.message().what
+            ));
+            if sleep_before_retry(at, attempt).await {
+                Ok(Minted::Retry)
+            } else {
+                Err(e)
+            }
+        }
+        Some(Err(e)) => Err(e),
+        None => Err(token_timed_out(at)),
+    }
 }
 
 async fn within<T>(
