@@ -16,7 +16,6 @@ pub mod config;
 pub mod context;
 pub mod credentials;
 pub mod diag;
-pub mod emulator;
 pub mod env;
 pub mod error;
 pub mod exit_code;

@@ -10,10 +10,10 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::context::Ctx;
-use crate::emulator::{Emulator, EmulatorConfig, RoleTrust};
 use crate::error::{Error, Message};
 use crate::exit_code::ExitCode;
 use crate::output;
+use sts_emulator::{Emulator, EmulatorConfig, RoleTrust};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/demo-deploy";
 const SUBJECT: &str = "project_path:demo-group/demo-project:ref_type:branch:ref:main";

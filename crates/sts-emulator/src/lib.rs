@@ -1,6 +1,8 @@
 //! A strict, in-process stand-in for AWS STS and for the CI systems' OIDC issuers, used by the
-//! `demo` command, the integration tests and (through `examples/sts_emulator.rs`) the shell
-//! end-to-end scripts.
+//! `demo` command of aws-ci-creds, its integration tests and (through `examples/sts_emulator.rs`)
+//! the shell end-to-end scripts. A crate of its own so that release builds without the `demo`
+//! feature leave it out, and so it cannot reach into the product: it depends on nothing of
+//! aws-ci-creds.
 //!
 //! An [`Emulator`] owns two plain HTTP servers on `127.0.0.1`, each on an ephemeral port:
 //!
@@ -32,8 +34,24 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::clock::{Clock, SystemClock};
+use chrono::{DateTime, Utc};
 use http::{Outcome, Response, Server, StopFlag};
+
+/// The emulator's "now" (token checks, credential expiry), so a test can move it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock, the default.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        #[allow(clippy::disallowed_methods)] // the emulator's one read of the real clock
+        Utc::now()
+    }
+}
 
 /// One IAM role that trusts the emulator's issuer, with the usual GitHub-style trust policy:
 /// `StringEquals` on `<issuer>:aud` and `StringLike` on `<issuer>:sub`.
@@ -181,7 +199,7 @@ pub struct RecordedRequest {
 struct Issued {
     secret_access_key: String,
     session_token: String,
-    expiration: chrono::DateTime<chrono::Utc>,
+    expiration: DateTime<Utc>,
     assumed_role_arn: String,
     assumed_role_id: String,
     account: String,
@@ -221,7 +239,7 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    fn now(&self) -> DateTime<Utc> {
         self.config.clock.now()
     }
 

@@ -1,7 +1,7 @@
 //! Runs the STS emulator + OIDC issuer for shell end-to-end scripts.
 //!
 //! ```text
-//! cargo run --example sts_emulator -- \
+//! cargo run -p sts-emulator --example sts_emulator -- \
 //!     --role-arn arn:aws:iam::123456789012:role/ci --audience sts.amazonaws.com \
 //!     --subject-like 'repo:org/app:*' --sub repo:org/app:ref:refs/heads/main \
 //!     --token-out "$dir/token" --ready-file "$dir/ready.json"
@@ -17,8 +17,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use aws_ci_creds::emulator::{Emulator, EmulatorConfig, RoleTrust};
 use serde_json::{Value, json};
+use sts_emulator::{Emulator, EmulatorConfig, RoleTrust};
 
 const USAGE: &str = "usage: sts_emulator --role-arn ARN --audience AUD --subject-like PATTERN \
 [--max-session-seconds N] --sub SUB [--claims JSON] --token-out FILE --ready-file FILE \

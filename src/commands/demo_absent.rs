@@ -1,0 +1,34 @@
+//! `aws-ci-creds demo` in a build without the `demo` feature (`--no-default-features`): the
+//! emulator it needs is not compiled in, so it says so and how to get a build that has it.
+
+use crate::context::Ctx;
+use crate::error::Error;
+use crate::exit_code::ExitCode;
+
+pub fn run(_ctx: &Ctx) -> Result<ExitCode, Error> {
+    Err(Error::usage(
+        "this aws-ci-creds was built without `demo` (cargo's --no-default-features)",
+        "use a release binary (docs/install.md), or build with the default features: \
+         cargo install aws-ci-creds",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_says_it_is_not_built_in_and_how_to_get_it() {
+        let ctx = Ctx {
+            env: crate::env::Env::default(),
+            clock: Box::new(crate::clock::SystemClock),
+            diag: crate::diag::Diag::default(),
+            paths: crate::context::Paths::default(),
+        };
+        let err = run(&ctx).unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::Usage);
+        let text = err.to_string();
+        assert!(text.contains("without `demo`"), "{text}");
+        assert!(text.contains("cargo install aws-ci-creds"), "{text}");
+    }
+}
