@@ -37,20 +37,13 @@ use serde_json::Value;
 use chrono::{DateTime, Utc};
 use http::{Outcome, Response, Server, StopFlag};
 
-/// The emulator's "now" (token checks, credential expiry), so a test can move it.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
+/// The emulator's "now" (token checks, credential expiry): a function, so a test can move it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// The wall clock, the default.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        #[allow(clippy::disallowed_methods)] // the emulator's one read of the real clock
-        Utc::now()
-    }
+/// The wall clock, the default [`EmulatorConfig::clock`].
+fn wall_clock() -> DateTime<Utc> {
+    #[allow(clippy::disallowed_methods)] // the emulator's one read of the real clock
+    Utc::now()
 }
 
 /// One IAM role that trusts the emulator's issuer, with the usual GitHub-style trust policy:
@@ -107,7 +100,7 @@ pub struct EmulatorConfig {
     /// The bearer token the Azure token endpoint requires (`SYSTEM_ACCESSTOKEN`).
     pub azure_request_token: String,
     /// The emulator's notion of "now" (token checks, credential expiry). Default: the system clock.
-    pub clock: Arc<dyn Clock>,
+    pub clock: Clock,
     /// Issue credentials that expire this many seconds after issue, whatever `DurationSeconds`
     /// asked for (which is still validated as STS does: 900 s at least, at most the role's
     /// maximum). Lets a test watch clients refresh across an expiry without waiting 15 minutes.
@@ -122,7 +115,7 @@ impl Default for EmulatorConfig {
             client_ids: vec!["sts.amazonaws.com".to_string()],
             github_request_token: "github-request-token".to_string(),
             azure_request_token: "azure-system-access-token".to_string(),
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(wall_clock),
             credential_lifetime_override: None,
         }
     }
@@ -240,7 +233,7 @@ impl Shared {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        self.config.clock.now()
+        (self.config.clock)()
     }
 
     fn take_sts_fault(&self) -> Option<Fault> {
