@@ -29,7 +29,7 @@ fi
 # build saves a second LTO build; a release build is used when there is one.
 EMU=$TARGET/release/examples/sts_emulator
 if [ ! -x "$EMU" ]; then
-    cargo build --quiet -p sts-emulator --example sts_emulator
+    cargo build --quiet --example sts_emulator
     EMU=$TARGET/debug/examples/sts_emulator
 fi
 # label=path pairs: the binary under test first, then BENCH_COMPARE's.

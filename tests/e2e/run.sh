@@ -8,7 +8,7 @@
 # `exec --serve`'s loopback endpoint alone (no config file, no key variables). Backends:
 #   - moto's STS server (does not verify the token; we mint an unsigned one);
 #   - the project's strict STS emulator (the workspace crate crates/sts-emulator;
-#     built here with `cargo build -p sts-emulator --example sts_emulator` when missing).
+#     built here with `cargo build --example sts_emulator` when missing).
 #
 # Prints `ok - NAME` / `not ok - NAME` per check, then `e2e: N passed, M failed`;
 # exits non-zero if anything failed.
@@ -53,7 +53,7 @@ if [ -z "$EMULATOR" ]; then
     done
 fi
 if [ -z "$EMULATOR" ]; then
-    (cd "$REPO_DIR" && cargo build -p sts-emulator --example sts_emulator) >&2
+    (cd "$REPO_DIR" && cargo build --example sts_emulator) >&2
     EMULATOR=$TARGET_DIR/debug/examples/sts_emulator
 fi
 

@@ -58,7 +58,7 @@ NAME=aws-ci-creds-$VERSION-$TARGET
 
 EMULATOR=${STS_EMULATOR_BIN:-$TARGET_DIR/debug/examples/sts_emulator}
 if [ ! -x "$EMULATOR" ]; then
-    (cd "$REPO" && cargo build -p sts-emulator --example sts_emulator)
+    (cd "$REPO" && cargo build --example sts_emulator)
 fi
 
 # --- scratch space and background processes -----------------------------------------------------

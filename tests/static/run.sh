@@ -31,7 +31,7 @@ X86=${STATIC_X86_64_BIN:-$REPO/dist/aws-ci-creds-$VERSION-x86_64-unknown-linux-m
 ARM=${STATIC_AARCH64_BIN:-$REPO/dist/aws-ci-creds-$VERSION-aarch64-unknown-linux-musl/aws-ci-creds}
 EMU=${STS_EMULATOR_BIN:-$TARGET_DIR/debug/examples/sts_emulator}
 for f in "$X86" "$ARM" "$EMU"; do
-    [ -x "$f" ] || { echo "static: $f not found (scripts/dist.sh; cargo build -p sts-emulator --example sts_emulator)" >&2; exit 2; }
+    [ -x "$f" ] || { echo "static: $f not found (scripts/dist.sh; cargo build --example sts_emulator)" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "static: needs root (chroot, unshare mounts)" >&2; exit 2; }
 

@@ -1,7 +1,7 @@
 //! Runs the STS emulator + OIDC issuer for shell end-to-end scripts.
 //!
 //! ```text
-//! cargo run -p sts-emulator --example sts_emulator -- \
+//! cargo run --example sts_emulator -- \
 //!     --role-arn arn:aws:iam::123456789012:role/ci --audience sts.amazonaws.com \
 //!     --subject-like 'repo:org/app:*' --sub repo:org/app:ref:refs/heads/main \
 //!     --token-out "$dir/token" --ready-file "$dir/ready.json"
