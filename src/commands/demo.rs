@@ -8,12 +8,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde_json::json;
+use sts_emulator::{Emulator, EmulatorConfig, RoleTrust};
 
 use crate::context::Ctx;
 use crate::error::{Error, Message};
 use crate::exit_code::ExitCode;
 use crate::output;
-use sts_emulator::{Emulator, EmulatorConfig, RoleTrust};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/demo-deploy";
 const SUBJECT: &str = "project_path:demo-group/demo-project:ref_type:branch:ref:main";
