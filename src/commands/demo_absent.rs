@@ -8,8 +8,8 @@ use crate::exit_code::ExitCode;
 pub fn run(_ctx: &Ctx) -> Result<ExitCode, Error> {
     Err(Error::usage(
         "this aws-ci-creds was built without `demo` (cargo's --no-default-features)",
-        "use a release binary (docs/install.md), or build with the default features: \
-         cargo install aws-ci-creds",
+        "use a release binary (docs/install.md), or build again without --no-default-features \
+         (the default features include demo)",
     ))
 }
 
@@ -29,6 +29,6 @@ mod tests {
         assert_eq!(err.exit_code(), ExitCode::Usage);
         let text = err.to_string();
         assert!(text.contains("without `demo`"), "{text}");
-        assert!(text.contains("cargo install aws-ci-creds"), "{text}");
+        assert!(text.contains("without --no-default-features"), "{text}");
     }
 }

@@ -87,5 +87,5 @@ fn without_the_feature_demo_is_unlisted_and_says_how_to_get_it() {
     assert!(out.stdout.is_empty());
     let err = stderr(&out);
     assert!(err.contains("built without `demo`"), "{err}");
-    assert!(err.contains("cargo install aws-ci-creds"), "{err}");
+    assert!(err.contains("without --no-default-features"), "{err}");
 }
