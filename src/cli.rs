@@ -40,13 +40,21 @@ Examples:
   aws-ci-creds exec --role-arn arn:aws:iam::123456789012:role/deploy -- ./deploy.sh
 
   # a refreshing loopback endpoint for the command (and the containers it starts)
-  aws-ci-creds exec --serve --role-arn arn:aws:iam::123456789012:role/deploy -- ./long-job.sh
+  aws-ci-creds exec --serve --role-arn arn:aws:iam::123456789012:role/deploy -- ./long-job.sh";
+
+/// Shown only by builds that have `demo` (the default feature of the same name).
+const DEMO_EXAMPLE: &str = "
 
   # try it offline, with a local OIDC issuer and STS emulator
   aws-ci-creds demo";
 
 fn after_help() -> String {
-    format!("{EXAMPLES}\n\n{}", crate::exit_code::help_table())
+    let demo = if cfg!(feature = "demo") {
+        DEMO_EXAMPLE
+    } else {
+        ""
+    };
+    format!("{EXAMPLES}{demo}\n\n{}", crate::exit_code::help_table())
 }
 
 /// Exchange a CI job's OIDC ID token for temporary AWS credentials (a credential_process).
@@ -77,6 +85,8 @@ pub enum Command {
     /// Inspect or clear the credential cache.
     Cache(CacheArgs),
     /// Run the whole flow offline: local OIDC issuer, STS emulator, a real AWS SDK client.
+    // Without the `demo` feature it stays parseable (and says how to get it) but is not listed.
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo,
     /// Check this job's set-up step by step: CI, token claims, audience, expiry, the exchange.
     Doctor(DoctorArgs),
@@ -434,6 +444,17 @@ mod tests {
             let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{words:?}: {e}"));
             assert_eq!(cli.command.expect("a subcommand").name(), words[0]);
         }
+    }
+
+    #[test]
+    fn demo_is_listed_exactly_when_it_is_built_in() {
+        let cmd = command();
+        let demo = cmd.find_subcommand("demo").expect("demo always parses");
+        assert_eq!(demo.is_hide_set(), !cfg!(feature = "demo"));
+        assert_eq!(
+            after_help().contains("aws-ci-creds demo"),
+            cfg!(feature = "demo")
+        );
     }
 
     #[test]

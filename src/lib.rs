@@ -16,7 +16,6 @@ mod config;
 mod context;
 mod credentials;
 mod diag;
-pub mod emulator;
 mod env;
 mod error;
 mod exit_code;

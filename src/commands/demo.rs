@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
+use sts_emulator::{Emulator, EmulatorConfig, RoleTrust};
 
 use crate::commands::Outcome;
 use crate::context::Ctx;
-use crate::emulator::{Emulator, EmulatorConfig, RoleTrust};
 use crate::error::{Error, Message};
 use crate::output::Out;
 

@@ -10,6 +10,11 @@ use crate::exit_code::ExitCode;
 pub mod cache;
 pub mod completions;
 pub mod credentials;
+#[cfg(feature = "demo")]
+pub mod demo;
+// Built without the emulator: the same `run`, saying how to get a build that has it.
+#[cfg(not(feature = "demo"))]
+#[path = "demo_absent.rs"]
 pub mod demo;
 pub mod doctor;
 pub mod exec;

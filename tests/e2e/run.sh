@@ -7,15 +7,16 @@
 # returned ARN is the assumed role. The same clients then get credentials from
 # `exec --serve`'s loopback endpoint alone (no config file, no key variables). Backends:
 #   - moto's STS server (does not verify the token; we mint an unsigned one);
-#   - the project's strict STS emulator (`cargo build --example sts_emulator`),
-#     when the crate has it.
+#   - the project's strict STS emulator (the workspace crate crates/sts-emulator;
+#     built here with `cargo build --example sts_emulator` when missing).
 #
 # Prints `ok - NAME` / `not ok - NAME` per check, then `e2e: N passed, M failed`;
 # exits non-zero if anything failed.
 #
 # Environment:
 #   AWS_CI_CREDS_BIN   binary to test (default: <target dir>/release/aws-ci-creds)
-#   STS_EMULATOR_BIN   emulator (default: <target dir>/{debug,release}/examples/sts_emulator)
+#   STS_EMULATOR_BIN   emulator (default: <target dir>/{debug,release}/examples/sts_emulator,
+#                      built when neither exists)
 #   E2E_CACHE_CHECKS   0 = skip the checks that need the binary's on-disk cache (default 1)
 #   E2E_REFRESH_SECONDS  how long the refresh check's clients keep calling (default 45;
 #                      0 skips it); credentials live 20 s there
@@ -38,14 +39,8 @@ WHOAMI_GO=$E2E_DIR/build/bin/whoami-go
 PY=$VENV/bin/python
 
 # --- locate binaries (never a hard-coded target dir: CI uses the default) -----
-# One `cargo metadata` call gives the target dir and whether the crate has the
-# sts_emulator example yet.
-IFS=$'\t' read -r TARGET_DIR EMULATOR_DECLARED < <(cd "$REPO_DIR" && cargo metadata --format-version 1 --no-deps |
-    python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-has = any(t["name"] == "sts_emulator" and "example" in t["kind"] for p in m["packages"] for t in p["targets"])
-print(m["target_directory"], int(has), sep="\t")')
+TARGET_DIR=$(cd "$REPO_DIR" && cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 BIN=${AWS_CI_CREDS_BIN:-$TARGET_DIR/release/aws-ci-creds}
 if [ ! -x "$BIN" ]; then
     echo "e2e: $BIN not found; run 'cargo build --release' first" >&2
@@ -56,6 +51,10 @@ if [ -z "$EMULATOR" ]; then
     for p in "$TARGET_DIR/debug/examples/sts_emulator" "$TARGET_DIR/release/examples/sts_emulator"; do
         if [ -x "$p" ]; then EMULATOR=$p; break; fi
     done
+fi
+if [ -z "$EMULATOR" ]; then
+    (cd "$REPO_DIR" && cargo build --example sts_emulator) >&2
+    EMULATOR=$TARGET_DIR/debug/examples/sts_emulator
 fi
 
 # --- per-run scratch space and background processes ---------------------------
@@ -209,7 +208,7 @@ check_refused() {
 # ==============================================================================
 section "versions"
 echo "    binary:   $BIN"
-echo "    emulator: ${EMULATOR:-none}"
+echo "    emulator: $EMULATOR"
 echo "    $("$VENV/bin/aws" --version 2>&1)"
 echo "    boto3 $("$PY" -c 'import boto3;print(boto3.__version__)'), moto $("$PY" -c 'import moto;print(moto.__version__)')"
 echo "    $(go version), aws-sdk-go-v2 $(dpkg-query -W -f='${Version}' golang-github-aws-aws-sdk-go-v2-dev)"
@@ -390,14 +389,7 @@ EMU_ROLE=e2e-emulator
 EMU_ROLE_ARN=arn:aws:iam::$EMU_ACCOUNT:role/$EMU_ROLE
 EMU_SUB='project_path:e2e/app:ref_type:branch:ref:main'
 emu_up=0
-if [ -z "$EMULATOR" ]; then
-    if [ "$EMULATOR_DECLARED" = 1 ]; then
-        not_ok "emulator binary built" "the crate has the sts_emulator example but it isn't built under $TARGET_DIR; run 'cargo build --example sts_emulator'"
-    else
-        skip "emulator checks: client matrix, AccessDenied explanation, cache burst and sequential counts" \
-            "the crate has no sts_emulator example yet"
-    fi
-elif start_emulator trusted "$EMU_ROLE_ARN" 'project_path:e2e/app:*' "$EMU_SUB"; then
+if start_emulator trusted "$EMU_ROLE_ARN" 'project_path:e2e/app:*' "$EMU_SUB"; then
     ok "emulator ready at $EMU_STS"
     emu_up=1
 else

@@ -5,8 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aws_ci_creds::emulator::{Emulator, EmulatorConfig, Fault, RoleTrust};
 use serde_json::Value;
+use sts_emulator::{Emulator, EmulatorConfig, Fault, RoleTrust};
 
 use crate::support::*;
 

@@ -38,7 +38,7 @@ fn token_error(env: &TestEnv, args: &[&str], says: &[&str]) -> String {
     text
 }
 
-fn assume_requests(env: &TestEnv) -> Vec<aws_ci_creds::emulator::RecordedRequest> {
+fn assume_requests(env: &TestEnv) -> Vec<sts_emulator::RecordedRequest> {
     env.emu
         .requests()
         .into_iter()

@@ -171,8 +171,8 @@ fn github_job_mints_a_token_for_sts_and_names_the_session_after_the_run() {
 #[test]
 fn github_audience_flag_is_what_the_token_endpoint_is_asked_for() {
     let aud = "https://github.com/octo-org";
-    let mut env = TestEnv::with_config(aws_ci_creds::emulator::EmulatorConfig {
-        roles: vec![aws_ci_creds::emulator::RoleTrust {
+    let mut env = TestEnv::with_config(sts_emulator::EmulatorConfig {
+        roles: vec![sts_emulator::RoleTrust {
             role_arn: ROLE.into(),
             audience: aud.into(),
             subject_like: SUB_LIKE.into(),
@@ -488,7 +488,7 @@ fn persistent_503_fails_with_exit_5_naming_the_last_error() {
     let mut env = TestEnv::new();
     env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
     env.emu
-        .set_persistent_fault(Some(aws_ci_creds::emulator::Fault::Status(503)));
+        .set_persistent_fault(Some(sts_emulator::Fault::Status(503)));
     let err = failed(&env.run(&["--role-arn", ROLE, "--timeout", "4s"]), 5);
     says(&err, &["kept failing", "last error:", "503"]);
     assert!(env.assume_calls() >= 2, "503 is retried");
@@ -496,7 +496,7 @@ fn persistent_503_fails_with_exit_5_naming_the_last_error() {
 
 #[test]
 fn transient_sts_errors_are_retried() {
-    use aws_ci_creds::emulator::Fault;
+    use sts_emulator::Fault;
     for code in ["IDPCommunicationError", "Throttling"] {
         let mut env = TestEnv::new();
         env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
@@ -514,7 +514,7 @@ fn a_hanging_sts_is_abandoned_at_the_deadline() {
     let mut env = TestEnv::new();
     env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
     env.emu
-        .set_persistent_fault(Some(aws_ci_creds::emulator::Fault::Hang));
+        .set_persistent_fault(Some(sts_emulator::Fault::Hang));
     let started = std::time::Instant::now();
     let out = env.run(&["--role-arn", ROLE, "--timeout", "3s"]);
     let elapsed = started.elapsed();

@@ -5,8 +5,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use aws_ci_creds::emulator::Fault;
 use serde_json::json;
+use sts_emulator::Fault;
 
 use crate::support::*;
 

@@ -13,8 +13,8 @@ use std::process::{Output, Stdio};
 use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-use aws_ci_creds::emulator::Fault;
 use serde_json::{Value, json};
+use sts_emulator::Fault;
 
 use crate::secrets::{
     CANARY_BEARER, Canaries, check, check_files, env_with_canary_bearer,

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use aws_ci_creds::emulator::{EmulatorConfig, Fault, RoleTrust};
 use serde_json::{Value, json};
+use sts_emulator::{EmulatorConfig, Fault, RoleTrust};
 
 use crate::support::*;
 

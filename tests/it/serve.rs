@@ -7,8 +7,8 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_ci_creds::emulator::{EmulatorConfig, Fault, RoleTrust};
 use serde_json::Value;
+use sts_emulator::{EmulatorConfig, Fault, RoleTrust};
 
 use crate::support::*;
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use aws_ci_creds::emulator::{Emulator, EmulatorConfig, RoleTrust};
 use serde_json::{Value, json};
+use sts_emulator::{Emulator, EmulatorConfig, RoleTrust};
 
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
 pub const ACCOUNT: &str = "123456789012";

@@ -3,8 +3,8 @@
 //! must and must not match; the principal, audience and partition; the companion command on
 //! stderr; and a generated policy accepted by the strict STS emulator.
 
-use aws_ci_creds::emulator::{RoleTrust, string_like};
 use serde_json::Value;
+use sts_emulator::{RoleTrust, string_like};
 
 use crate::support::*;
 

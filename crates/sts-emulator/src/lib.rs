@@ -1,6 +1,8 @@
 //! A strict, in-process stand-in for AWS STS and for the CI systems' OIDC issuers, used by the
-//! `demo` command, the integration tests and (through `examples/sts_emulator.rs`) the shell
-//! end-to-end scripts.
+//! `demo` command of aws-ci-creds, its integration tests and (through `examples/sts_emulator.rs`)
+//! the shell end-to-end scripts. A crate of its own so that release builds without the `demo`
+//! feature leave it out, and so it cannot reach into the product: it depends on nothing of
+//! aws-ci-creds.
 //!
 //! An [`Emulator`] owns two plain HTTP servers on `127.0.0.1`, each on an ephemeral port:
 //!
@@ -32,8 +34,17 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::clock::{Clock, SystemClock};
+use chrono::{DateTime, Utc};
 use http::{Outcome, Response, Server, StopFlag};
+
+/// The emulator's "now" (token checks, credential expiry): a function, so a test can move it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The wall clock, the default [`EmulatorConfig::clock`].
+fn wall_clock() -> DateTime<Utc> {
+    #[allow(clippy::disallowed_methods)] // the emulator's one read of the real clock
+    Utc::now()
+}
 
 /// One IAM role that trusts the emulator's issuer, with the usual GitHub-style trust policy:
 /// `StringEquals` on `<issuer>:aud` and `StringLike` on `<issuer>:sub`.
@@ -89,7 +100,7 @@ pub struct EmulatorConfig {
     /// The bearer token the Azure token endpoint requires (`SYSTEM_ACCESSTOKEN`).
     pub azure_request_token: String,
     /// The emulator's notion of "now" (token checks, credential expiry). Default: the system clock.
-    pub clock: Arc<dyn Clock>,
+    pub clock: Clock,
     /// Issue credentials that expire this many seconds after issue, whatever `DurationSeconds`
     /// asked for (which is still validated as STS does: 900 s at least, at most the role's
     /// maximum). Lets a test watch clients refresh across an expiry without waiting 15 minutes.
@@ -104,7 +115,7 @@ impl Default for EmulatorConfig {
             client_ids: vec!["sts.amazonaws.com".to_string()],
             github_request_token: "github-request-token".to_string(),
             azure_request_token: "azure-system-access-token".to_string(),
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(wall_clock),
             credential_lifetime_override: None,
         }
     }
@@ -181,7 +192,7 @@ pub struct RecordedRequest {
 struct Issued {
     secret_access_key: String,
     session_token: String,
-    expiration: chrono::DateTime<chrono::Utc>,
+    expiration: DateTime<Utc>,
     assumed_role_arn: String,
     assumed_role_id: String,
     account: String,
@@ -221,8 +232,8 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.config.clock.now()
+    fn now(&self) -> DateTime<Utc> {
+        (self.config.clock)()
     }
 
     fn take_sts_fault(&self) -> Option<Fault> {

@@ -17,8 +17,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use aws_ci_creds::emulator::{Emulator, EmulatorConfig, RoleTrust};
 use serde_json::{Value, json};
+use sts_emulator::{Emulator, EmulatorConfig, RoleTrust};
 
 const USAGE: &str = "usage: sts_emulator --role-arn ARN --audience AUD --subject-like PATTERN \
 [--max-session-seconds N] --sub SUB [--claims JSON] --token-out FILE --ready-file FILE \

@@ -179,7 +179,7 @@ fn assert_error(r: &RawResponse, status: u16, code: &str) {
 fn minted_token_is_accepted_and_yields_sts_shaped_credentials() {
     let emu = start();
     let token = emu.mint(json!({"sub": SUB}));
-    let before = SystemClock.now();
+    let before = wall_clock();
     let r = assume(&emu, &token, &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.headers["content-type"], "text/xml");
@@ -230,7 +230,7 @@ fn each_success_issues_distinct_credentials() {
 #[test]
 fn token_problems_get_the_aws_error_code_and_status() {
     let emu = start();
-    let now = SystemClock.now().timestamp();
+    let now = wall_clock().timestamp();
     let cases: Vec<(&str, String, u16, &str, &str)> = vec![
         (
             "forged signature",
@@ -324,7 +324,7 @@ fn token_problems_get_the_aws_error_code_and_status() {
 #[test]
 fn expired_token_message_names_both_instants() {
     let emu = start();
-    let exp = SystemClock.now().timestamp() - 30;
+    let exp = wall_clock().timestamp() - 30;
     let r = assume(&emu, &emu.mint(json!({"sub": SUB, "exp": exp})), &[]);
     assert_error(&r, 400, "ExpiredTokenException");
     assert!(
@@ -912,13 +912,11 @@ fn admin_endpoint_reports_sts_call_counts() {
 
 // ---- the real STS client ----
 
-/// A clock the test can move forward.
-struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
+/// A clock the test moves forward: the handle, and the [`Clock`] that reads it.
+fn manual_clock() -> (Arc<Mutex<DateTime<Utc>>>, Clock) {
+    let now = Arc::new(Mutex::new(wall_clock()));
+    let read = Arc::clone(&now);
+    (now, Arc::new(move || *read.lock().unwrap()))
 }
 
 fn sdk_client(
@@ -1020,9 +1018,9 @@ async fn real_sts_client_sees_access_denied_as_a_service_error() {
 #[tokio::test(flavor = "current_thread")]
 async fn real_sts_client_credentials_expire_with_the_session() {
     use aws_sdk_sts::error::ProvideErrorMetadata;
-    let clock = Arc::new(ManualClock(Mutex::new(SystemClock.now())));
+    let (clock, now) = manual_clock();
     let emu = Emulator::start(EmulatorConfig {
-        clock: clock.clone(),
+        clock: now,
         ..config()
     })
     .unwrap();
@@ -1036,7 +1034,7 @@ async fn real_sts_client_credentials_expire_with_the_session() {
         .await
         .unwrap();
     let c = out.credentials().unwrap();
-    *clock.0.lock().unwrap() += chrono::Duration::seconds(901);
+    *clock.lock().unwrap() += chrono::Duration::seconds(901);
     let creds = aws_sdk_sts::config::Credentials::new(
         c.access_key_id(),
         c.secret_access_key(),
@@ -1055,14 +1053,14 @@ async fn real_sts_client_credentials_expire_with_the_session() {
 #[tokio::test(flavor = "current_thread")]
 async fn credential_lifetime_override_shortens_the_session_but_still_validates_duration() {
     use aws_sdk_sts::error::ProvideErrorMetadata;
-    let clock = Arc::new(ManualClock(Mutex::new(SystemClock.now())));
+    let (clock, now) = manual_clock();
     let emu = Emulator::start(EmulatorConfig {
-        clock: clock.clone(),
+        clock: now,
         credential_lifetime_override: Some(20),
         ..config()
     })
     .unwrap();
-    let issued_at = clock.0.lock().unwrap().with_nanosecond(0).unwrap();
+    let issued_at = clock.lock().unwrap().with_nanosecond(0).unwrap();
     let assume = |duration: i32| {
         sdk_client(&emu, None)
             .assume_role_with_web_identity()
@@ -1089,13 +1087,13 @@ async fn credential_lifetime_override_shortens_the_session_but_still_validates_d
         None,
         "emulator-test",
     );
-    *clock.0.lock().unwrap() = issued_at + chrono::Duration::seconds(19);
+    *clock.lock().unwrap() = issued_at + chrono::Duration::seconds(19);
     sdk_client(&emu, Some(creds.clone()))
         .get_caller_identity()
         .send()
         .await
         .expect("valid one second before the Expiration");
-    *clock.0.lock().unwrap() = issued_at + chrono::Duration::seconds(20);
+    *clock.lock().unwrap() = issued_at + chrono::Duration::seconds(20);
     let err = sdk_client(&emu, Some(creds))
         .get_caller_identity()
         .send()
