@@ -7,6 +7,7 @@
 
 mod support;
 
+mod architecture;
 mod cache;
 mod ci_sources;
 mod credential_mode;
