@@ -23,7 +23,7 @@ use crate::cli::{CacheOptions, CredentialArgs};
 use crate::env::Env;
 use crate::error::Error;
 
-// The leaf types every layer shares, re-exported so `config::Setting` etc. keep reading naturally.
+// The leaf types every layer shares, re-exported so `config::Origin` etc. keep reading naturally.
 pub use crate::arn::RoleArn;
 pub use crate::net::Network;
 pub use crate::setting::{Origin, vars};
