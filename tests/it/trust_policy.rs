@@ -31,6 +31,22 @@ fn by_hand(sub: &str, scope: Option<&str>, extra: &[&str]) -> std::process::Outp
     cmd.args(extra).output().unwrap()
 }
 
+/// `trust-policy --scope SCOPE` for the job `env` sets up (the token comes from the job).
+fn for_this_job(env: &TestEnv, scope: &str) -> std::process::Output {
+    env.cmd()
+        .args(["trust-policy", "--account-id", ACCOUNT, "--scope", scope])
+        .output()
+        .unwrap()
+}
+
+/// How IAM condition keys name the emulator's issuer: its URL without the scheme.
+fn condition_key(env: &TestEnv) -> String {
+    env.emu
+        .issuer_url()
+        .trim_start_matches("http://")
+        .to_string()
+}
+
 fn policy(out: &std::process::Output) -> Value {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
     serde_json::from_slice(&out.stdout).expect("the policy is JSON")
@@ -422,22 +438,8 @@ fn in_a_github_job_the_token_is_requested_and_its_subject_used() {
     env.github_job();
     env.emu
         .set_github_claims(serde_json::json!({"sub": GH, "repository": "octo-org/octo-repo"}));
-    let key = env
-        .emu
-        .issuer_url()
-        .trim_start_matches("http://")
-        .to_string();
-    let out = env
-        .cmd()
-        .args([
-            "trust-policy",
-            "--account-id",
-            ACCOUNT,
-            "--scope",
-            "project",
-        ])
-        .output()
-        .unwrap();
+    let key = condition_key(&env);
+    let out = for_this_job(&env, "project");
     let p = policy(&out);
     assert_eq!(
         sub_condition(&p, &key),
@@ -609,22 +611,8 @@ fn in_a_github_job_with_a_customised_subject_the_policy_matches_the_real_token()
         })
     };
     env.emu.set_github_claims(claims(GH_IDS, "567890"));
-    let key = env
-        .emu
-        .issuer_url()
-        .trim_start_matches("http://")
-        .to_string();
-    let out = env
-        .cmd()
-        .args([
-            "trust-policy",
-            "--account-id",
-            ACCOUNT,
-            "--scope",
-            "project",
-        ])
-        .output()
-        .unwrap();
+    let key = condition_key(&env);
+    let out = for_this_job(&env, "project");
     let p = policy(&out);
     let (op, pattern) = sub_condition(&p, &key);
     assert_eq!(
@@ -665,17 +653,7 @@ fn a_customised_looking_subject_that_disagrees_with_the_token_only_gets_exact() 
     env.emu.set_github_claims(serde_json::json!({
         "sub": GH_IDS, "repository_owner_id": "1", "repository_id": "567890",
     }));
-    let out = env
-        .cmd()
-        .args([
-            "trust-policy",
-            "--account-id",
-            ACCOUNT,
-            "--scope",
-            "project",
-        ])
-        .output()
-        .unwrap();
+    let out = for_this_job(&env, "project");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     says(&stderr(&out), &["only `exact`"]);
 }
