@@ -171,26 +171,32 @@ fn through_the_sdk(
             "4. No `sh` on PATH, and the SDKs run credential_process through `sh -c`: the demo runs that command itself, then a real AWS SDK client (aws-sdk-rust) calls STS GetCallerIdentity with its credentials",
         )?;
     }
-    let (arn, took) = identity()?;
-    line(out, &format!("caller   {arn}   ({} ms)", took))?;
-    line(
-        out,
-        &format!(
-            "STS AssumeRoleWithWebIdentity calls so far: {}",
-            emu.sts_calls("AssumeRoleWithWebIdentity")
-        ),
-    )?;
+    caller(out, emu, identity()?, "")?;
 
     step(
         out,
         "5. Again, as every `aws` command and Terraform provider would: from the cache",
     )?;
-    let (arn, took) = identity()?;
-    line(out, &format!("caller   {arn}   ({} ms)", took))?;
+    caller(
+        out,
+        emu,
+        identity()?,
+        " (the second process read the cache)",
+    )
+}
+
+/// The caller an SDK call saw, and how many exchanges STS has served so far.
+fn caller(
+    out: &mut Out,
+    emu: &Emulator,
+    (arn, took): (String, u128),
+    note: &str,
+) -> Result<(), Error> {
+    line(out, &format!("caller   {arn}   ({took} ms)"))?;
     line(
         out,
         &format!(
-            "STS AssumeRoleWithWebIdentity calls so far: {} (the second process read the cache)",
+            "STS AssumeRoleWithWebIdentity calls so far: {}{note}",
             emu.sts_calls("AssumeRoleWithWebIdentity")
         ),
     )
