@@ -3,9 +3,10 @@
 #
 # Each check writes a profile whose credential_process runs the release
 # binary, lets a real AWS client (AWS CLI v1, boto3, the current Go SDK v2,
-# Terraform's aws-sdk-go-base/v2, JS SDK v3) resolve credentials through it, calls sts:GetCallerIdentity and checks the
-# returned ARN is the assumed role. The same clients then get credentials from
-# `exec --serve`'s loopback endpoint alone (no config file, no key variables). Backends:
+# Terraform's aws-sdk-go-base/v2, JS SDK v3) resolve credentials through it,
+# calls sts:GetCallerIdentity and checks the returned ARN is the assumed role.
+# The same clients then get credentials from `exec --serve`'s loopback
+# endpoint alone (no config file, no key variables). Backends:
 #   - moto's STS server (does not verify the token; we mint an unsigned one);
 #   - the project's strict STS emulator (the workspace crate crates/sts-emulator;
 #     built here with `cargo build --example sts_emulator` when missing).
@@ -307,10 +308,10 @@ if [ "$moto_up" = 1 ]; then
         check_identity "setup: $c runs the line setup wrote for spaced paths" "$c" "setup-$c" \
             "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/$s"
     done
-    # Why: the line setup wrote before 0.2 (quoted at both ends, with either
-    # quote) loses its outer pair in the Go SDK's ini reader, so sh cuts the
-    # binary's path at its first space. A true limitation of the Go SDK,
-    # asserted with its exact symptom.
+    # Why setup never quotes both ends: the line it wrote before 0.2 (quoted
+    # at both ends) loses its outer pair in the Go SDK's ini reader, with
+    # either quote, so sh cuts the binary's path at its first space. A true
+    # limitation of the Go SDK, asserted with its exact symptom.
     declare -A QUOTE=([single]="'" [double]='"')
     for q in single double; do
         printf '[profile old-setup-line-%s]\nregion = us-east-1\ncredential_process = %s%s%s --role-arn %s --sts-endpoint %s --token-file %s%s%s\n\n' \
