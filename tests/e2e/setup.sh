@@ -3,6 +3,8 @@
 #   Debian: golang-go, golang-github-aws-aws-sdk-go-v2-dev (Go client, GOPATH mode)
 #   PyPI:   requirements.txt into tests/e2e/.venv (awscli v1, boto3, moto server)
 #   npm:    tests/e2e/js/package-lock.json into tests/e2e/js/node_modules (npm ci)
+#   Maven:  tests/e2e/java/pom.xml (AWS SDK for Java v2) into ${XDG_CACHE_HOME:-~/.cache}/aws-ci-creds-ci/m2,
+#           compiled with its runtime jars into tests/e2e/build/java
 # and builds the Go client into tests/e2e/build/bin. Each step is skipped when
 # its inputs are unchanged since the last run, so a warm run takes seconds.
 set -euo pipefail
@@ -62,6 +64,46 @@ if [ "$(cat "$JS_DIR/node_modules/.e2e-stamp" 2>/dev/null || true)" != "$want" ]
     step "npm done in $(elapsed "$t")"
 else
     step "node_modules up to date"
+fi
+
+# --- Java client (AWS SDK for Java v2, Maven) -------------------------------------
+# pom.xml pins the SDK through its BOM and pins every plugin, so only the first
+# build downloads. Maven's local repository lives outside the clone (computed
+# here, before run.sh points XDG_CACHE_HOME into its scratch dir) and is kept
+# between runs. The build copies the runtime jars next to the classes, so the
+# suite runs `java -cp` without Maven or that repository.
+if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
+    t=$SECONDS
+    SUDO=()
+    if [ "$(id -u)" != 0 ]; then SUDO=(sudo); fi
+    step "apt-get install maven openjdk-17-jdk-headless"
+    "${SUDO[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
+        maven openjdk-17-jdk-headless >/dev/null
+    step "apt done in $(elapsed "$t")"
+fi
+JAVA_SRC=$E2E_DIR/java
+JAVA_OUT=$WORK_DIR/java
+M2_REPO=${XDG_CACHE_HOME:-$HOME/.cache}/aws-ci-creds-ci/m2
+want=$( (cd "$JAVA_SRC" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum && java -version 2>&1) |
+    sha256sum | cut -d' ' -f1)
+if [ "$(cat "$JAVA_OUT/.e2e-stamp" 2>/dev/null || true)" != "$want" ]; then
+    t=$SECONDS
+    step "mvn compile in tests/e2e/java (local repository $M2_REPO)"
+    rm -rf "$JAVA_OUT"
+    mkdir -p "$JAVA_OUT" "$M2_REPO"
+    mvn_log=$WORK_DIR/java-mvn.log
+    mvn_args=(-B -q -f "$JAVA_SRC/pom.xml" -Dmaven.repo.local="$M2_REPO" -De2e.out="$JAVA_OUT" compile)
+    # Offline first: a warm repository needs no network; online only when
+    # something is missing (first run, or the pom changed).
+    if ! mvn -o "${mvn_args[@]}" >"$mvn_log" 2>&1 && ! mvn "${mvn_args[@]}" >"$mvn_log" 2>&1; then
+        cat "$mvn_log" >&2
+        exit 1
+    fi
+    echo "$want" >"$JAVA_OUT/.e2e-stamp"
+    step "java client built in $(elapsed "$t")"
+else
+    step "java client up to date"
 fi
 
 # --- Go client -----------------------------------------------------------------
