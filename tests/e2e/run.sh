@@ -2,7 +2,7 @@
 # Real-client end-to-end suite for aws-ci-creds.
 #
 # Each check writes a profile whose credential_process runs the release
-# binary, lets a real AWS client (AWS CLI v1, boto3, Go SDK v2, JS SDK v3)
+# binary, lets a real AWS client (AWS CLI v1, boto3, Go SDK v2, JS SDK v3, Java SDK v2)
 # resolve credentials through it, calls sts:GetCallerIdentity and checks the
 # returned ARN is the assumed role. The same clients then get credentials from
 # `exec --serve`'s loopback endpoint alone (no config file, no key variables). Backends:
