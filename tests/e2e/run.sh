@@ -3,7 +3,7 @@
 #
 # Each check writes a profile whose credential_process runs the release
 # binary, lets a real AWS client (AWS CLI v1, boto3, the current Go SDK v2,
-# Terraform's aws-sdk-go-base/v2, JS SDK v3) resolve credentials through it,
+# Terraform's aws-sdk-go-base/v2, JS SDK v3, Java SDK v2) resolve credentials through it,
 # calls sts:GetCallerIdentity and checks the returned ARN is the assumed role.
 # The same clients then get credentials from `exec --serve`'s loopback
 # endpoint alone (no config file, no key variables). Backends:
@@ -206,6 +206,25 @@ check_refused() {
     show "$out" "$err"
 }
 
+# --- Java SDK v2 client (tests/e2e/java, built by setup.sh) ------------------------
+# A plain `java -cp`: no Maven at test time. The suite starts it about 20
+# times, so each start is kept cheap: C1 only, serial GC, and setup.sh's class
+# data archive when there is one (a JVM that cannot map it runs without).
+# JVM warnings go to stderr: stdout is the client's JSON.
+# aws.disableEc2Metadata repeats AWS_EC2_METADATA_DISABLED for the SDK's
+# instance-profile provider: no probe ever leaves loopback.
+JAVA_OUT=$E2E_DIR/build/java
+JAVA_CMD=(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+VerifySharedSpaces -Xshare:auto
+    -Xlog:disable -Xlog:all=warning:stderr)
+if [ -s "$JAVA_OUT/whoami.jsa" ]; then JAVA_CMD+=(-XX:SharedArchiveFile="$JAVA_OUT/whoami.jsa"); fi
+JAVA_CMD+=(-Daws.disableEc2Metadata=true -cp "$(cat "$JAVA_OUT/classpath")" e2e.WhoAmI)
+# ProfileCredentialsProvider for the named profile: the SDK turns its
+# credential_process line into a ProcessCredentialsProvider (`sh -c LINE`).
+client_java_profile() { "${JAVA_CMD[@]}" profile "$1"; }
+# DefaultCredentialsProvider, the profile named by AWS_PROFILE.
+client_java() { AWS_PROFILE=$1 "${JAVA_CMD[@]}" chain; }
+# --- end Java SDK v2 client ----------------------------------------------------------
+
 # ==============================================================================
 section "versions"
 echo "    binary:   $BIN"
@@ -219,6 +238,7 @@ go_modules() {
 }
 echo "    $(go version "$WHOAMI_GO" | cut -d' ' -f2): $(go_modules "$WHOAMI_GOBASE")"
 echo "    node $(node --version), @aws-sdk/client-sts $(node -p 'require("'"$E2E_DIR"'/js/node_modules/@aws-sdk/client-sts/package.json").version')"
+echo "    $(java -version 2>&1 | head -n1), aws-sdk-java-v2 $(cd "$JAVA_OUT/lib" && ls sts-*.jar | sed 's/^sts-//; s/\.jar$//')"
 
 # ==============================================================================
 section "moto STS server"
@@ -383,6 +403,56 @@ if [ "$moto_up" = 1 ]; then
         not_ok "moto: gobase, the assume_role source credentials came from aws-ci-creds (its cache entry)" \
             "nothing in $WORK/moto/cache-gobase-source"
     fi
+    # --- Java SDK v2: the same profile shapes -----------------------------------
+    # java_profile names the profile (ProfileCredentialsProvider), java takes it
+    # from AWS_PROFILE (DefaultCredentialsProvider); both read the file with the
+    # same parser and run the line with the SDK's ProcessCredentialsProvider
+    # (`sh -c LINE`), so the spaced-path shapes run once, under the named
+    # profile, and the line setup writes under both. The Java SDK keeps the
+    # value as written (no quote stripping; it only cuts a comment that starts
+    # with whitespace and `#` or `;`).
+    for c in java_profile java; do
+        s=e2e-moto-${c//_/-}
+        add_profile "moto-$c" "$BIN" --role-arn "$MOTO_ROLE_ARN" --token-file "$MOTO_TOKEN" \
+            --sts-endpoint "$MOTO_URL" --region us-east-1 --session-name "$s" \
+            --cache-dir "$WORK/moto/cache-$c"
+        check_identity "moto: $c" "$c" "moto-$c" "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/$s"
+
+        s=e2e-setup-${c//_/-}
+        "$SPACED/aws ci creds" setup --profile "setup-$c" --role-arn "$MOTO_ROLE_ARN" \
+            --token-file "$SPACED/id token.jwt" --sts-endpoint "$MOTO_URL" --region us-east-1 \
+            --session-name "$s" --cache-dir "$SPACED/cache setup $c" >"$WORK/logs/setup-$c.out" 2>&1 ||
+            show "$WORK/logs/setup-$c.out"
+        check_identity "setup: $c runs the line setup wrote for spaced paths" "$c" "setup-$c" \
+            "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/$s"
+    done
+
+    c=java_profile
+    s=e2e-spaces-java-profile
+    add_profile "spaces-$c" "$SPACED/aws ci creds" --role-arn "$MOTO_ROLE_ARN" \
+        --token-file "$SPACED/id token.jwt" --cache-dir "$SPACED/cache $c" \
+        --sts-endpoint "$MOTO_URL" --session-name "$s"
+    check_identity "moto: $c, \"quoted\" binary and token paths with spaces" "$c" "spaces-$c" \
+        "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/$s"
+    s=e2e-squote-java-profile
+    printf "[profile squote-%s]\nregion = us-east-1\ncredential_process = '%s' --role-arn %s --token-file '%s' --cache-dir '%s' --sts-endpoint %s --session-name %s\n\n" \
+        "$c" "$SPACED/aws ci creds" "$MOTO_ROLE_ARN" "$SPACED/id token.jwt" \
+        "$SPACED/cache squote $c" "$MOTO_URL" "$s" >>"$AWS_CONFIG_FILE"
+    check_identity "moto: $c, 'single-quoted' binary and token paths with spaces" "$c" "squote-$c" \
+        "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/$s"
+
+    c=java
+    check_identity "setup: $c, [profile x] ; comment header" "$c" setup-comment \
+        "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/e2e-setup-comment"
+    # Left as the blog-post recipe, the Java SDK would assume the role itself
+    # under a session name of its own; only aws-ci-creds names it e2e-seed-java.
+    printf '[profile seed-%s]\nrole_arn=%s\nweb_identity_token_file=%s\n\n' "$c" "$MOTO_ROLE_ARN" "$MOTO_TOKEN" >>"$AWS_CONFIG_FILE"
+    "$BIN" setup --profile "seed-$c" --sts-endpoint "$MOTO_URL" --region us-east-1 \
+        --session-name "e2e-seed-$c" --cache-dir "$WORK/moto/cache-seed-$c" >"$WORK/logs/seed-$c.out" 2>&1 ||
+        show "$WORK/logs/seed-$c.out"
+    check_identity "setup: $c, the blog-post recipe migrated to credential_process" "$c" "seed-$c" \
+        "arn:aws:sts::$MOTO_ACCOUNT:assumed-role/$MOTO_ROLE/e2e-seed-$c"
+    # --- end Java SDK v2 ---------------------------------------------------------
     unset AWS_ENDPOINT_URL_STS
 fi
 
@@ -445,6 +515,15 @@ if [ "$emu_up" = 1 ]; then
             --cache-dir "$WORK/emu-trusted/cache-$c"
         check_identity "emulator: $c" "$c" "emu-$c" "arn:aws:sts::$EMU_ACCOUNT:assumed-role/$EMU_ROLE/$s"
     done
+    # --- Java SDK v2 -----------------------------------------------------------------
+    for c in java_profile java; do
+        s=e2e-emu-${c//_/-}
+        add_profile "emu-$c" "$BIN" --role-arn "$EMU_ROLE_ARN" --token-file "$TRUSTED_TOKEN" \
+            --sts-endpoint "$TRUSTED_STS" --region us-east-1 --session-name "$s" \
+            --cache-dir "$WORK/emu-trusted/cache-$c"
+        check_identity "emulator: $c" "$c" "emu-$c" "arn:aws:sts::$EMU_ACCOUNT:assumed-role/$EMU_ROLE/$s"
+    done
+    # --- end Java SDK v2 -------------------------------------------------------------
 
     # --- Terraform's ways to name the profile (aws-sdk-go-base) -----------------
     # No `profile` argument: go-base leaves the choice to AWS_PROFILE.
@@ -504,6 +583,71 @@ if [ "$emu_up" = 1 ]; then
             not_ok "emulator: binary exits 4 with empty stdout on AccessDenied" "exit $rc"
         fi
         show "$WORK/logs/$CHECK_NO.err"
+
+        # --- Java SDK v2: where a user sees the refusal ------------------------------
+        # The SDK's ProcessCredentialsProvider captures the process's stderr (none
+        # of it reaches the job log while the process runs). On a non-zero exit it
+        # throws IllegalStateException("Command returned non-zero exit value (N)
+        # with error message: STDERR") and wraps that as the cause of
+        # IllegalStateException("Failed to refresh process-based credentials.").
+        # The client prints the exception and each cause, as a stack trace would.
+        UNTRUSTED_STS=$EMU_STS UNTRUSTED_TOKEN=$EMU_TOKEN
+        for c in java_profile java; do
+            add_profile "denied-$c" "$BIN" --role-arn "$EMU_ROLE_ARN" --token-file "$EMU_TOKEN" \
+                --sts-endpoint "$EMU_STS" --session-name "e2e-denied-${c//_/-}" \
+                --cache-dir "$WORK/emu-untrusted/cache-$c"
+        done
+        # java_cause_says FILE : the cause line with exit value 4 is there, and
+        # 'trust policy' in it or in the stderr lines that follow it.
+        java_cause_says() {
+            awk 'index($0, "Caused by: java.lang.IllegalStateException: Command returned non-zero exit value (4) with error message: ") == 1 { cause = 1 }
+                cause && /trust policy/ { found = 1 }
+                END { exit !found }' "$1"
+        }
+        # ProfileCredentialsProvider: our text and exit code in the cause...
+        CHECK_NO=$((CHECK_NO + 1))
+        out=$WORK/logs/$CHECK_NO.out err=$WORK/logs/$CHECK_NO.err
+        rc=0
+        client_java_profile denied-java_profile >"$out" 2>"$err" || rc=$?
+        name="emulator: java_profile: 'trust policy' and exit code 4 in the exception's cause (a stack trace's 'Caused by:')"
+        if [ "$rc" != 0 ] && [ -z "$(arn_in "$out")" ] && java_cause_says "$err"; then
+            ok "$name"
+        else
+            not_ok "$name" "exit $rc"
+        fi
+        # ...and not in the message a tool that prints only getMessage() shows.
+        name="emulator: java_profile: the exception's own message shows 'trust policy'"
+        top=$(grep -m1 '^WhoAmI: ' "$err" || true)
+        if [ "$rc" != 0 ] && [[ $top == *'trust policy'* ]]; then
+            ok "$name"
+        elif [[ $top == *': java.lang.IllegalStateException: Failed to refresh process-based credentials.' ]]; then
+            known_issue "$name" "the Java SDK's message is only 'Failed to refresh process-based credentials.'; our text is in getCause() (shown as 'Caused by:' in a stack trace)"
+        else
+            not_ok "$name" "exit $rc, top-level: ${top:-none}"
+        fi
+        show "$out" "$err"
+        # DefaultCredentialsProvider: the chain's exception lists each provider's
+        # top-level message only, and has no cause: the process's stderr is gone.
+        check_refused "emulator: java shows 'trust policy' when the role doesn't trust the job" java denied-java \
+            'Unable to load credentials from any of the providers in the chain .*ProfileCredentialsProvider\(profileName=denied-java,.*: Failed to refresh process-based credentials\.' \
+            "the Java SDK's DefaultCredentialsProvider drops the process's stderr from its exception; only its DEBUG log (logger software.amazon.awssdk.auth.credentials.AwsCredentialsProviderChain) has it"
+        # The one place the default chain keeps it: the DEBUG log of the chain,
+        # which records each provider's exception with its causes.
+        CHECK_NO=$((CHECK_NO + 1))
+        out=$WORK/logs/$CHECK_NO.out err=$WORK/logs/$CHECK_NO.err
+        rc=0
+        AWS_PROFILE=denied-java "${JAVA_CMD[0]}" \
+            -Dorg.slf4j.simpleLogger.log.software.amazon.awssdk.auth.credentials.AwsCredentialsProviderChain=debug \
+            "${JAVA_CMD[@]:1}" chain >"$out" 2>"$err" || rc=$?
+        name="emulator: java: the DEBUG log of AwsCredentialsProviderChain shows 'trust policy' and exit code 4"
+        if [ "$rc" != 0 ] && grep -q 'DEBUG software.amazon.awssdk.auth.credentials.AwsCredentialsProviderChain - Unable to load credentials from ProfileCredentialsProvider(profileName=denied-java,' "$err" &&
+            java_cause_says "$err"; then
+            ok "$name"
+        else
+            not_ok "$name" "exit $rc"
+            show "$out" "$err"
+        fi
+        # --- end Java SDK v2 ---------------------------------------------------------
     else
         not_ok "second (untrusting) emulator ready"
     fi
@@ -681,6 +825,52 @@ if [ "$emu_up" = 1 ]; then
         fi
         show "$out" "$err"
     done
+
+    # --- Java SDK v2 under exec --serve ------------------------------------------------
+    # ContainerCredentialsProvider on its own, and DefaultCredentialsProvider,
+    # which reaches it once no key variable and no profile is left.
+    declare -A java_provider=([container]=ContainerCredentialsProvider [chain]=DefaultCredentialsProvider)
+    for mode in container chain; do
+        s=e2e-serve-java-$mode
+        name="serve: java ${java_provider[$mode]} gets the role from the endpoint alone"
+        CHECK_NO=$((CHECK_NO + 1))
+        out=$WORK/logs/$CHECK_NO.out err=$WORK/logs/$CHECK_NO.err
+        rc=0
+        AWS_CONFIG_FILE=$WORK/none/config AWS_SHARED_CREDENTIALS_FILE=$WORK/none/credentials \
+            AWS_ACCESS_KEY_ID=AKIASTALESTALESTALE AWS_PROFILE=stale \
+            "$BIN" exec --serve --role-arn "$EMU_ROLE_ARN" --token-file "$TRUSTED_TOKEN" \
+            --sts-endpoint "$TRUSTED_STS" --region us-east-1 --session-name "$s" \
+            --cache-dir "$WORK/emu-serve/cache-java-$mode" -- sh -c "$NO_KEYS" sh "${JAVA_CMD[@]}" "$mode" \
+            >"$out" 2>"$err" || rc=$?
+        got=$(arn_in "$out")
+        if [ "$rc" = 0 ] && [ "$got" = "arn:aws:sts::$EMU_ACCOUNT:assumed-role/$EMU_ROLE/$s" ]; then
+            ok "$name"
+        else
+            not_ok "$name" "exit $rc, Arn '$got'"
+        fi
+        show "$out" "$err"
+    done
+    # What to tell Java users: under `exec --serve` the exchange happens before
+    # the tool starts, so a refusal is aws-ci-creds' own message on the job log
+    # (exit 4) instead of a cause inside a Java exception.
+    if [ -n "${UNTRUSTED_STS:-}" ]; then
+        name="serve: a refused exchange is reported by exec --serve itself (exit 4, 'trust policy'); the Java tool never starts"
+        CHECK_NO=$((CHECK_NO + 1))
+        out=$WORK/logs/$CHECK_NO.out err=$WORK/logs/$CHECK_NO.err
+        rc=0
+        AWS_CONFIG_FILE=$WORK/none/config AWS_SHARED_CREDENTIALS_FILE=$WORK/none/credentials \
+            "$BIN" exec --serve --role-arn "$EMU_ROLE_ARN" --token-file "$UNTRUSTED_TOKEN" \
+            --sts-endpoint "$UNTRUSTED_STS" --region us-east-1 --session-name e2e-serve-java-denied \
+            --cache-dir "$WORK/emu-serve/cache-java-denied" -- "${JAVA_CMD[@]}" container \
+            >"$out" 2>"$err" || rc=$?
+        if [ "$rc" = 4 ] && [ ! -s "$out" ] && grep -q 'trust policy' "$err" && ! grep -q '^WhoAmI' "$err"; then
+            ok "$name"
+        else
+            not_ok "$name" "exit $rc"
+        fi
+        show "$out" "$err"
+    fi
+    # --- end Java SDK v2 ---------------------------------------------------------------
 
     # A long-running client across expiries, fed by the endpoint: 20 s credentials,
     # an 8 s refresh margin, calls every 2 s.

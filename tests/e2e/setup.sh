@@ -4,6 +4,8 @@
 #   npm:    tests/e2e/js/package-lock.json into tests/e2e/js/node_modules (npm ci)
 #   Go:     go/go.mod, go/go.sum (aws-sdk-go-v2, aws-sdk-go-base/v2) from the Go
 #           module proxy, cached in ${XDG_CACHE_HOME:-~/.cache}/aws-ci-creds-ci/go
+#   Maven:  tests/e2e/java/pom.xml (AWS SDK for Java v2) into ${XDG_CACHE_HOME:-~/.cache}/aws-ci-creds-ci/m2,
+#           compiled with its runtime jars into tests/e2e/build/java
 # and builds the Go clients into tests/e2e/build/bin. Each step is skipped when
 # its inputs are unchanged since the last run, so a warm run takes seconds.
 set -euo pipefail
@@ -85,3 +87,74 @@ else
     echo "$want" >"$WORK_DIR/bin/.go-stamp"
     step "go clients built in $(elapsed "$t")"
 fi
+# --- Java client (AWS SDK for Java v2, Maven) -------------------------------------
+# pom.xml pins the SDK through its BOM and pins every plugin, so only the first
+# build downloads. Maven's local repository lives outside the clone (computed
+# here, before run.sh points XDG_CACHE_HOME into its scratch dir) and is kept
+# between runs. The build copies the runtime jars next to the classes, so the
+# suite runs `java -cp` without Maven or that repository.
+if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
+    t=$SECONDS
+    SUDO=()
+    if [ "$(id -u)" != 0 ]; then SUDO=(sudo); fi
+    step "apt-get install maven openjdk-17-jdk-headless"
+    "${SUDO[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
+        maven openjdk-17-jdk-headless >/dev/null
+    step "apt done in $(elapsed "$t")"
+fi
+JAVA_SRC=$E2E_DIR/java
+JAVA_OUT=$WORK_DIR/java
+M2_REPO=${XDG_CACHE_HOME:-$HOME/.cache}/aws-ci-creds-ci/m2
+want=$( (cd "$JAVA_SRC" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum && java -version 2>&1) |
+    sha256sum | cut -d' ' -f1)
+if [ "$(cat "$JAVA_OUT/.e2e-stamp" 2>/dev/null || true)" != "$want" ]; then
+    t=$SECONDS
+    step "mvn compile in tests/e2e/java (local repository $M2_REPO)"
+    rm -rf "$JAVA_OUT"
+    mkdir -p "$JAVA_OUT" "$M2_REPO"
+    mvn_log=$WORK_DIR/java-mvn.log
+    mvn_args=(-B -q -f "$JAVA_SRC/pom.xml" -Dmaven.repo.local="$M2_REPO" -De2e.out="$JAVA_OUT" compile)
+    # Offline first: a warm repository needs no network; online only when
+    # something is missing (first run, or the pom changed).
+    if ! mvn -o "${mvn_args[@]}" >"$mvn_log" 2>&1 && ! mvn "${mvn_args[@]}" >"$mvn_log" 2>&1; then
+        cat "$mvn_log" >&2
+        exit 1
+    fi
+    # The suite starts this JVM about 20 times. A class data sharing archive of
+    # the classes one run loads halves each start; it maps jars only, and
+    # records the class path, which run.sh reads back from $JAVA_OUT/classpath.
+    (cd "$JAVA_OUT/target/classes" && jar cf "$JAVA_OUT/whoami.jar" .)
+    { printf '%s' "$JAVA_OUT/whoami.jar"; printf ':%s' "$JAVA_OUT"/lib/*.jar; } >"$JAVA_OUT/classpath"
+    # The training run: a profile whose credential_process prints fixed dummy
+    # keys, and an STS endpoint on a closed loopback port, so it loads the
+    # profile, process, signing and HTTP classes and then fails, offline.
+    # Flags as in run.sh's JAVA_CMD (an archive is only used with matching ones);
+    # VerifySharedSpaces makes a damaged archive a warning instead of a crash.
+    jvm=(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+VerifySharedSpaces -Daws.disableEc2Metadata=true
+        -cp "$(cat "$JAVA_OUT/classpath")")
+    cds=$JAVA_OUT/cds-training
+    mkdir -p "$cds"
+    cat >"$cds/config" <<'CONFIG'
+[profile cds]
+region = us-east-1
+credential_process = printf '{"Version": 1, "AccessKeyId": "cds-training", "SecretAccessKey": "cds-training"}'
+CONFIG
+    AWS_CONFIG_FILE=$cds/config AWS_SHARED_CREDENTIALS_FILE=$cds/none AWS_EC2_METADATA_DISABLED=true \
+        AWS_ENDPOINT_URL_STS=http://127.0.0.1:1 AWS_MAX_ATTEMPTS=1 \
+        "${jvm[@]}" -XX:ArchiveClassesAtExit="$cds/whoami.jsa" e2e.WhoAmI profile cds >"$cds/log" 2>&1 || true
+    # Keep it only if a JVM starts with it (a truncated archive aborts the JVM):
+    # the usage error is exit 2.
+    rc=0
+    "${jvm[@]}" -Xshare:on -XX:SharedArchiveFile="$cds/whoami.jsa" e2e.WhoAmI >>"$cds/log" 2>&1 || rc=$?
+    if [ "$rc" = 2 ]; then
+        mv "$cds/whoami.jsa" "$JAVA_OUT/whoami.jsa"
+    else
+        step "java: no class data archive, JVM starts stay slower (exit $rc; see $cds/log)"
+    fi
+    echo "$want" >"$JAVA_OUT/.e2e-stamp"
+    step "java client built in $(elapsed "$t")"
+else
+    step "java client up to date"
+fi
+
