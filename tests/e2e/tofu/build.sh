@@ -26,7 +26,7 @@ t=$SECONDS
 printf 'tofu build: building OpenTofu %s from the Go module proxy (cold: minutes)\n' "$VERSION" >&2
 mkdir -p "$OUT"
 tmp=$(mktemp "$OUT/tofu.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp"; rm -rf "${scratch:-}"' EXIT
 # As OpenTofu's release builds: no cgo, and version.dev=no so `tofu version` says v$VERSION, not -dev.
 (
     cd "$BUILD_DIR"
@@ -34,7 +34,12 @@ trap 'rm -f "$tmp"' EXIT
         -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
         -o "$tmp" github.com/opentofu/opentofu/cmd/tofu
 )
-got=$("$tmp" version | head -n 1)
+# Asked in a scratch HOME with no CLI config: a TF_CLI_CONFIG_FILE naming a missing file makes
+# tofu print a warning first, and tofu creates ~/.terraform.d.
+scratch=$(mktemp -d)
+got=$(cd "$scratch" && HOME=$scratch TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$tmp" version)
+rm -rf "$scratch"
+got=${got%%$'\n'*}
 if [ "$got" != "OpenTofu $VERSION" ]; then
     echo "tofu build: the built binary says '$got', expected 'OpenTofu $VERSION'" >&2
     exit 1
