@@ -234,7 +234,7 @@ terraform {
     profile        = "ci"
     use_path_style = true
     use_lockfile   = true
-    endpoints {
+    endpoints = {
       s3  = "$MOTO_URL"
       sts = "$3"
     }
@@ -339,7 +339,7 @@ section "backend with its own assume_role block over profile ci (STS AssumeRole:
 # exchanges the job's token with the emulator (its own --sts-endpoint), from the same cache.
 STATE_ROLE_ARN=arn:aws:iam::$EMU_ACCOUNT:role/e2e-tofu-state
 CHAINED=$WORK/chained
-write_config "$CHAINED" chained/terraform.tfstate "$MOTO_URL" "    assume_role {
+write_config "$CHAINED" chained/terraform.tfstate "$MOTO_URL" "    assume_role = {
       role_arn     = \"$STATE_ROLE_ARN\"
       session_name = \"e2e-tofu-state\"
     }"
