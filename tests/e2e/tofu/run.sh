@@ -78,7 +78,8 @@ export TF_CLI_CONFIG_FILE=$WORK/tofurc
 : >"$AWS_CONFIG_FILE"
 : >"$AWS_SHARED_CREDENTIALS_FILE"
 : >"$TF_CLI_CONFIG_FILE"
-mkdir -p "$WORK/logs"
+# tofu writes ~/.terraform.d: a HOME of its own for every tofu command.
+mkdir -p "$WORK/logs" "$WORK/home"
 
 # --- reporting ----------------------------------------------------------------------------------
 PASSED=0
@@ -116,7 +117,7 @@ tofu_in() {
     local dir=$1 log=$WORK/logs/$2
     shift 2
     TOFU_LOGS+=("$log.out" "$log.err")
-    (cd "$dir" && "$TOFU" "$@" -no-color >"$log.out" 2>"$log.err")
+    (cd "$dir" && HOME=$WORK/home "$TOFU" "$@" -no-color >"$log.out" 2>"$log.err")
 }
 
 # start_emulator NAME SUBJECT_LIKE : sets EMU_ISSUER, EMU_STS, EMU_TOKEN, or returns 1.
@@ -150,7 +151,8 @@ print(json.load(urllib.request.urlopen(sys.argv[1].rstrip("/")+"/_emulator/calls
 
 # ================================================================================================
 section "versions"
-got_version=$("$TOFU" version | head -n 1)
+got_version=$(HOME=$WORK/home "$TOFU" version)
+got_version=${got_version%%$'\n'*}
 echo "    $got_version ($TOFU)"
 echo "    binary:   $BIN"
 echo "    emulator: $EMULATOR"
@@ -258,7 +260,9 @@ section "backend over profile ci: state in moto's S3, credentials from aws-ci-cr
 # it issued; allowed_account_ids makes tofu compare the account it answers.
 PLAIN=$WORK/plain
 write_config "$PLAIN" plain/terraform.tfstate "$STS" "    allowed_account_ids = [\"$EMU_ACCOUNT\"]"
+plain_init=0
 if tofu_in "$PLAIN" plain-init init -input=false; then
+    plain_init=1
     ok "tofu init configures the S3 backend through profile ci"
 else
     not_ok "tofu init configures the S3 backend through profile ci"
@@ -304,11 +308,14 @@ else
     not_ok "a fresh working directory: tofu init + tofu output read the marker from the S3 state"
     show "$WORK/logs/fresh-init.err" "$WORK/logs/fresh-output.out" "$WORK/logs/fresh-output.err"
 fi
+# tofu init stops when GetCallerIdentity is refused, and the emulator refuses any signature
+# not made with credentials it issued.
 n=$(emu_calls "$ISSUER" GetCallerIdentity)
-if [ "$n" -ge 1 ]; then
-    ok "the emulator verified tofu's GetCallerIdentity signatures with the credentials it issued ($n calls)"
+if [ "$plain_init" = 1 ] && [ "$n" -ge 1 ]; then
+    ok "the emulator accepted the backend's GetCallerIdentity, signed with the credentials it issued ($n calls)"
 else
-    not_ok "tofu's GetCallerIdentity reached the emulator" "saw $n"
+    not_ok "the emulator accepted the backend's GetCallerIdentity, signed with the credentials it issued" \
+        "$n calls, tofu init $([ "$plain_init" = 1 ] && echo passed || echo failed)"
 fi
 
 # The credentials our binary cached: their key id must be what signed the S3 calls.

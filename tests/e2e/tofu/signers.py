@@ -13,7 +13,7 @@ import re
 import sys
 from urllib.parse import parse_qs, urlsplit
 
-CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/")
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 def main() -> int:
