@@ -28,12 +28,17 @@ mkdir -p "$OUT"
 tmp=$(mktemp "$OUT/tofu.XXXXXX")
 trap 'rm -f "$tmp"; rm -rf "${scratch:-}"' EXIT
 # As OpenTofu's release builds: no cgo, and version.dev=no so `tofu version` says v$VERSION, not -dev.
-(
+# go lists every module it downloads: kept in build.log, shown only when the build fails.
+if ! (
     cd "$BUILD_DIR"
-    GOTOOLCHAIN=local CGO_ENABLED=0 go build -mod=readonly -trimpath \
+    GOTOOLCHAIN=local CGO_ENABLED=0 go build -mod=readonly -buildvcs=false -trimpath \
         -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
         -o "$tmp" github.com/opentofu/opentofu/cmd/tofu
-)
+) >"$OUT/build.log" 2>&1; then
+    tail -n 40 "$OUT/build.log" >&2
+    echo "tofu build: go build of OpenTofu $VERSION failed (full log: $OUT/build.log)" >&2
+    exit 1
+fi
 # Asked in a scratch HOME with no CLI config: a TF_CLI_CONFIG_FILE naming a missing file makes
 # tofu print a warning first, and tofu creates ~/.terraform.d.
 scratch=$(mktemp -d)
