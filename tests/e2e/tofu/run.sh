@@ -298,6 +298,15 @@ else
     not_ok "tofu plan -detailed-exitcode reads the state back: no changes" "exit $rc (2 = changes)"
     show "$WORK/logs/plain-plan.out" "$WORK/logs/plain-plan.err"
 fi
+# The log users paste into issues: TF_LOG=trace shows every signed request (checked for the
+# canaries below with the other logs).
+if TF_LOG=trace tofu_in "$PLAIN" plain-trace plan -input=false &&
+    grep -q 'HTTP Request Sent.*S3/GetObject' "$WORK/logs/plain-trace.err"; then
+    ok "TF_LOG=trace tofu plan logs the backend's signed requests"
+else
+    not_ok "TF_LOG=trace tofu plan logs the backend's signed requests"
+    tail -n 20 "$WORK/logs/plain-trace.err" | sed 's/^/    | /'
+fi
 # A second working directory has no local trace of the first: its output comes from S3 alone.
 FRESH=$WORK/plain-fresh
 write_config "$FRESH" plain/terraform.tfstate "$STS" "    allowed_account_ids = [\"$EMU_ACCOUNT\"]"
@@ -435,7 +444,7 @@ for f in "${TOFU_LOGS[@]}" "$PLAIN"/.terraform/terraform.tfstate "$CHAINED"/.ter
     done
 done
 if [ "${#canaries[@]}" -ge 4 ] && [ "${#leaks[@]}" = 0 ]; then
-    ok "no secret key, session token or ID token in ${#TOFU_LOGS[@]} tofu logs or .terraform/"
+    ok "no secret key, session token or ID token in ${#TOFU_LOGS[@]} tofu logs (one at TF_LOG=trace) or .terraform/"
 else
     not_ok "no secret key, session token or ID token in tofu's logs or .terraform/" \
         "${#canaries[@]} canaries; found in: ${leaks[*]}"
