@@ -155,7 +155,7 @@ if start_emulator gitlab "$ROLE" 'project_path:group/project:*' "$GL_SUB"; then
     if keys_cached "$J/home" && [ -z "$leaks" ] && [ -s "$J/repo/.gitlab-ci-local/output/whoami.log" ]; then
         ok "gitlab-ci-local: no ID token or key (the job's own, exactly) in the job log, its output file, the expanded pipeline or the profile"
     else
-        not_ok "gitlab-ci-local: no ID token or key in the job log or the profile" "leaks in: ${leaks:-none}; keys cached: $(keys_cached "$J/home" && echo yes || echo no)"
+        not_ok "gitlab-ci-local: no ID token or key in the job log or the profile" "leaks in: ${leaks//$'\n'/ }; keys cached: $(keys_cached "$J/home" && echo yes || echo no)"
     fi
 
     # The action's spelling of the input (role-arn) leaves the template's required role_arn unset:
@@ -304,7 +304,7 @@ if start_emulator github "$ROLE" 'repo:octo-org/octo-repo:*' unused; then
     if keys_cached "$J/home" && [ -z "$leaks" ]; then
         ok "act: no request token, ID token or key (the job's own, exactly) in the job log or the profile"
     else
-        not_ok "act: no request token, ID token or key in the job log or the profile" "leaks in: ${leaks:-none}; keys cached: $(keys_cached "$J/home" && echo yes || echo no)"
+        not_ok "act: no request token, ID token or key in the job log or the profile" "leaks in: ${leaks//$'\n'/ }; keys cached: $(keys_cached "$J/home" && echo yes || echo no)"
     fi
 
     # Two uses in one job, two profiles in one config: the last is AWS_PROFILE, the first still works.
