@@ -498,6 +498,27 @@ if start_emulator github "$ROLE" 'repo:octo-org/octo-repo:*' unused; then
         not_ok "action: a role that cannot be assumed fails the action's own step" "exit $RC"
         show "$J/err"
     fi
+
+    # No role-arn input: GitHub runs the action anyway, so its first step must stop, under
+    # BusyBox sh too, before downloading anything.
+    J=$WORK/gh-norole
+    mkdir -p "$J/temp"
+    job_env "$J/home" "$P_BUSYBOX"
+    RC=0
+    "${JOB_ENV[@]}" CI=true GITHUB_ACTIONS=true RUNNER_TEMP="$J/temp" \
+        ACTIONS_ID_TOKEN_REQUEST_URL="$(ready github_token_request_url)" \
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN="$(ready github_request_token)" \
+        "$PY" "$HERE/ci_harness.py" github "$REPO" --sh "$BBSH" --report "$J/report.json" \
+        --input base-url="$BASE" --input version="$VERSION" \
+        -- true >"$J/out" 2>"$J/err" || RC=$?
+    if [ "$RC" != 0 ] && grep -q "step 'Install aws-ci-creds' failed with exit 2" "$J/err" &&
+        grep -q "the action's role-arn input is empty" "$J/err" && ! grep -q downloading "$J/err" &&
+        [ ! -e "$J/temp/aws-ci-creds" ]; then
+        ok "action under busybox sh: without role-arn the first step exits 2, naming the input, before any download"
+    else
+        not_ok "action under busybox sh: without role-arn the first step fails, naming the input" "exit $RC"
+        show "$J/err"
+    fi
 else
     not_ok "emulator for the action tests ready"
 fi
