@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sets variables for the scripts that source it
 # Shared by tests/install/run.sh and tests/ci/run.sh (sourced, not run): the release layout served
 # on loopback, the strict STS emulator, a job's hermetic environment, and the ok/not ok counters.
 #
