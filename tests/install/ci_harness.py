@@ -95,9 +95,9 @@ def github(args):
             inputs[name] = given[name]
         elif "default" in spec:
             inputs[name] = str(spec["default"])
-        elif spec.get("required"):
-            fail(f"input {name} is required")
         else:
+            # Missing, even when `required: true`: GitHub does not enforce it for an action's
+            # inputs, so the action has to check its own.
             inputs[name] = ""
 
     job_env = dict(os.environ)

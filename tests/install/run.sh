@@ -38,89 +38,15 @@ if [ "${INSTALL_SKIP_SETUP:-0}" != 1 ]; then
     # The AWS CLI (and PyYAML, which it depends on) from the e2e suite's venv.
     "$REPO/tests/e2e/setup.sh"
 fi
-PY=$REPO/tests/e2e/.venv/bin/python
-AWS=$REPO/tests/e2e/.venv/bin/aws
 DASH=$(command -v dash)
 BUSYBOX=$(command -v busybox)
 
-IFS=$'\t' read -r TARGET_DIR VERSION < <(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
-    python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-v = next(p["version"] for p in m["packages"] if p["name"] == "aws-ci-creds")
-print(m["target_directory"], v, sep="\t")')
-case $(uname -m) in
-x86_64) TARGET=x86_64-unknown-linux-musl ;;
-aarch64) TARGET=aarch64-unknown-linux-musl ;;
-*) echo "install tests: no release target for $(uname -m)" >&2; exit 2 ;;
-esac
-NAME=aws-ci-creds-$VERSION-$TARGET
-
-EMULATOR=${STS_EMULATOR_BIN:-$TARGET_DIR/debug/examples/sts_emulator}
-if [ ! -x "$EMULATOR" ]; then
-    (cd "$REPO" && cargo build --example sts_emulator)
-fi
-
-# --- scratch space and background processes -----------------------------------------------------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/aws-ci-creds-install.XXXXXX")
-BG_PIDS=()
-cleanup() {
-    local pid
-    for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${BG_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [ "${INSTALL_KEEP:-0}" = 1 ]; then echo "install tests: kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-# Readable by the unprivileged user of the default-directory check.
-chmod 0755 "$WORK"
-
-PASSED=0
-FAILED=0
-ok() {
-    PASSED=$((PASSED + 1))
-    echo "ok - $1"
-}
-not_ok() {
-    FAILED=$((FAILED + 1))
-    echo "not ok - $1"
-    if [ -n "${2:-}" ]; then printf '    # %s\n' "$2"; fi
-}
-show() { if [ -s "$1" ]; then sed 's/^/    | /' "$1"; fi; }
-section() { printf '\n# %s\n' "$*"; }
+SUITE=install KEEP=${INSTALL_KEEP:-0}
+# shellcheck source=tests/install/lib.sh
+. "$HERE/lib.sh"
 
 # --- the release layout ------------------------------------------------------------------------------
-WWW=$WORK/www
-mkdir -p "$WWW/v$VERSION"
-# pack BIN OUT_DIR : a tarball in dist.sh's layout (top directory $NAME, the binary inside it)
-pack() {
-    local bin=$1 out=$2 stage
-    stage=$(mktemp -d "$WORK/pack.XXXXXX")
-    mkdir -p "$stage/$NAME"
-    # A debug binary is large; the stripped copy is what a release has.
-    strip -o "$stage/$NAME/aws-ci-creds" "$bin" 2>/dev/null || cp "$bin" "$stage/$NAME/aws-ci-creds"
-    chmod 0755 "$stage/$NAME/aws-ci-creds"
-    cp "$REPO/README.md" "$stage/$NAME/"
-    tar -C "$stage" -cf - "$NAME" | gzip -1 >"$out/$NAME.tar.gz"
-    (cd "$out" && sha256sum "$NAME.tar.gz" >"$NAME.tar.gz.sha256")
-    rm -rf "$stage"
-}
-if [ -n "${INSTALL_TEST_BIN:-}" ]; then
-    echo "install tests: packing $INSTALL_TEST_BIN as $NAME.tar.gz"
-    pack "$INSTALL_TEST_BIN" "$WWW/v$VERSION"
-elif [ -f "$REPO/dist/$NAME.tar.gz" ]; then
-    echo "install tests: serving dist/$NAME.tar.gz"
-    cp "$REPO/dist/$NAME.tar.gz" "$REPO/dist/$NAME.tar.gz.sha256" "$WWW/v$VERSION/"
-elif HOST_BIN=$(ls "$REPO"/dist/aws-ci-creds-"$VERSION"-*-linux-gnu/aws-ci-creds 2>/dev/null | head -n 1) && [ -n "$HOST_BIN" ]; then
-    # Until dist.sh builds the musl targets, its host build stands in, under the musl name.
-    echo "install tests: note: dist/$NAME.tar.gz not found; packing ${HOST_BIN#"$REPO"/} in its layout"
-    pack "$HOST_BIN" "$WWW/v$VERSION"
-else
-    echo "install tests: dist/$NAME.tar.gz not found: run scripts/dist.sh, or set INSTALL_TEST_BIN" >&2
-    exit 2
-fi
-cp "$INSTALL_SH" "$WWW/install.sh"
-GOOD_SHA=$(cut -d' ' -f1 "$WWW/v$VERSION/$NAME.tar.gz.sha256")
+serve_release
 # The same release with a tarball changed after its .sha256 was written.
 mkdir -p "$WWW/tampered/v$VERSION"
 cp "$WWW/v$VERSION/$NAME.tar.gz.sha256" "$WWW/tampered/v$VERSION/"
@@ -136,27 +62,13 @@ tar -C "$WORK/broken" -cf - "$NAME" | gzip -1 >"$WWW/broken/v$VERSION/$NAME.tar.
 (cd "$WWW/broken/v$VERSION" && sha256sum "$NAME.tar.gz" >"$NAME.tar.gz.sha256")
 chmod -R a+rX "$WWW"
 
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 --directory "$WWW" "$PORT" >"$WORK/http.log" 2>&1 &
-BG_PIDS+=("$!")
-BASE=http://127.0.0.1:$PORT
-for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null "$BASE/install.sh" 2>/dev/null; then break; fi
-    sleep 0.1
-done
-
 # A forward proxy for the proxy checks: http.server maps the absolute URL a proxied request
 # carries (GET http://release.invalid/v…) to <root>/http:/release.invalid/v…, so a symlink there
 # serves the release for a host that does not resolve: the download can only go through it.
 mkdir -p "$WORK/proxy/http:"
 ln -s "$WWW" "$WORK/proxy/http:/release.invalid"
-PROXY_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 --directory "$WORK/proxy" "$PROXY_PORT" >"$WORK/proxy.log" 2>&1 &
-BG_PIDS+=("$!")
-for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$PROXY_PORT/" 2>/dev/null; then break; fi
-    sleep 0.1
-done
+serve_dir "$WORK/proxy"
+PROXY_PORT=${SERVED##*:}
 
 # --- PATHs with and without tools -----------------------------------------------------------------
 # mkpath NAME TOOL... : a directory of symlinks to every program on the normal PATH but TOOLs.
@@ -505,41 +417,12 @@ fi
 show "$WORK/binstall.out"
 
 # ==================================================================================================
-# start_emulator NAME SUBJECT_LIKE SUB : sets EMU_READY (the ready file)
-EMU_ACCOUNT=123456789012
 ROLE=install-test
 ROLE_ARN=arn:aws:iam::$EMU_ACCOUNT:role/$ROLE
-start_emulator() {
-    local dir=$WORK/emu-$1
-    mkdir -p "$dir"
-    "$EMULATOR" --role-arn "$ROLE_ARN" --audience sts.amazonaws.com --subject-like "$2" --sub "$3" \
-        --token-out "$dir/token.jwt" --ready-file "$dir/ready.json" >"$dir/log" 2>&1 &
-    BG_PIDS+=("$!")
-    EMU_READY=$dir/ready.json
-    EMU_TOKEN=$dir/token.jwt
-    # Up to 60 s: a debug build on a loaded machine can take a while to start.
-    for _ in $(seq 1 300); do
-        if [ -s "$EMU_READY" ]; then return 0; fi
-        sleep 0.2
-    done
-    show "$dir/log"
-    return 1
-}
-ready() { python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$EMU_READY" "$1"; }
-arn_of() { python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["Arn"])' "$1" 2>/dev/null || true; }
-
-# A job's environment: nothing from this machine's AWS settings, a fresh home.
-job_env() {
-    local home=$1
-    mkdir -p "$home"
-    JOB_ENV=(env -i PATH="$2" HOME="$home" TMPDIR="$WORK" LANG=C.UTF-8
-        AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL_STS="$(ready sts_endpoint)"
-        AWS_SHARED_CREDENTIALS_FILE="$home/no-credentials")
-}
 
 # ==================================================================================================
 section "GitHub Action (action.yml): its steps, then aws sts get-caller-identity"
-if start_emulator github 'repo:octo-org/octo-repo:*' unused; then
+if start_emulator github "$ROLE" 'repo:octo-org/octo-repo:*' unused; then
     for sh in "${SHELLS[@]}"; do
         n=$(shell_name "$sh")
         J=$WORK/gh-$RUN_NO
@@ -615,6 +498,27 @@ if start_emulator github 'repo:octo-org/octo-repo:*' unused; then
         not_ok "action: a role that cannot be assumed fails the action's own step" "exit $RC"
         show "$J/err"
     fi
+
+    # No role-arn input: GitHub runs the action anyway, so its first step must stop, under
+    # BusyBox sh too, before downloading anything.
+    J=$WORK/gh-norole
+    mkdir -p "$J/temp"
+    job_env "$J/home" "$P_BUSYBOX"
+    RC=0
+    "${JOB_ENV[@]}" CI=true GITHUB_ACTIONS=true RUNNER_TEMP="$J/temp" \
+        ACTIONS_ID_TOKEN_REQUEST_URL="$(ready github_token_request_url)" \
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN="$(ready github_request_token)" \
+        "$PY" "$HERE/ci_harness.py" github "$REPO" --sh "$BBSH" --report "$J/report.json" \
+        --input base-url="$BASE" --input version="$VERSION" \
+        -- true >"$J/out" 2>"$J/err" || RC=$?
+    if [ "$RC" != 0 ] && grep -q "step 'Install aws-ci-creds' failed with exit 2" "$J/err" &&
+        grep -q "the action's role-arn input is empty" "$J/err" && ! grep -q downloading "$J/err" &&
+        [ ! -e "$J/temp/aws-ci-creds" ]; then
+        ok "action under busybox sh: without role-arn the first step exits 2, naming the input, before any download"
+    else
+        not_ok "action under busybox sh: without role-arn the first step fails, naming the input" "exit $RC"
+        show "$J/err"
+    fi
 else
     not_ok "emulator for the action tests ready"
 fi
@@ -622,7 +526,7 @@ fi
 # ==================================================================================================
 section "GitLab component (templates/aws-ci-creds.yml): before_script, then aws sts get-caller-identity"
 GL_SUB='project_path:group/project:ref_type:branch:ref:main'
-if start_emulator gitlab 'project_path:group/project:*' "$GL_SUB"; then
+if start_emulator gitlab "$ROLE" 'project_path:group/project:*' "$GL_SUB"; then
     for sh in "${SHELLS[@]}"; do
         n=$(shell_name "$sh")
         J=$WORK/gl-$RUN_NO
@@ -682,5 +586,4 @@ else
     not_ok "emulator for the component tests ready"
 fi
 
-printf '\ninstall: %d passed, %d failed\n' "$PASSED" "$FAILED"
-[ "$FAILED" = 0 ]
+finish
