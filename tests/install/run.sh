@@ -444,10 +444,10 @@ else
     show "$WORK/stamp.out"
 fi
 S=$WORK/stamped
-mkdir -p "$S/scripts" "$S/templates" "$S/docs"
+mkdir -p "$S/scripts" "$S/templates"
 cp "$REPO/scripts/install.sh" "$REPO/scripts/stamp-version.sh" "$S/scripts/"
 cp "$REPO/action.yml" "$REPO/Cargo.toml" "$REPO/README.md" "$S/"
-cp "$REPO/docs/install.md" "$S/docs/"
+cp -R "$REPO/docs" "$S/docs"
 cp "$REPO/templates/aws-ci-creds.yml" "$S/templates/"
 RC=0
 "$S/scripts/stamp-version.sh" v9.8.7 --repo acme/tool >"$WORK/stamp.out" 2>&1 || RC=$?
@@ -473,6 +473,43 @@ else
     not_ok "stamp-version.sh stamps install.sh, action.yml and the template" "stamp exit $STAMP_RC, --check exit $RC2, install exit $RC"
     show "$WORK/stamp.out"
     show "$ERR"
+fi
+
+# Every line a user copies names the stamped repository and release: the `uses:` and
+# `component:` lines, the `remote:` include, the Dockerfile and `cargo install` lines.
+sed -i 's/^version = ".*"$/version = "9.8.7"/' "$S/Cargo.toml"
+RC=0
+(cd "$S" && scripts/stamp-version.sh --check --release) >"$WORK/stamp.out" 2>&1 || RC=$?
+left=$(grep -rnE 'OWNER/aws-ci-creds|aws-ci-creds@v?0\.|/v0\.[0-9]+\.[0-9]+/|--version 0\.' \
+    "$S/README.md" "$S/docs" "$S/action.yml" "$S/templates" "$S/scripts/install.sh" | grep -v '/docs/benchmarks.md:' | grep -vF '`OWNER/aws-ci-creds`' || true)
+if [ "$RC" = 0 ] && [ -z "$left" ] &&
+    grep -q '^ *- uses: acme/tool@v9\.8\.7$' "$S/docs/ci/github.md" &&
+    grep -q 'uses: acme/tool@v9\.8\.7`' "$S/README.md" &&
+    grep -qF 'component: $CI_SERVER_FQDN/acme/tool/aws-ci-creds@9.8.7' "$S/docs/ci/gitlab.md" &&
+    grep -qF 'component: $CI_SERVER_FQDN/acme/tool/aws-ci-creds@9.8.7' "$S/templates/aws-ci-creds.yml" &&
+    grep -qF 'remote: https://raw.githubusercontent.com/acme/tool/v9.8.7/templates/aws-ci-creds.yml' "$S/docs/install.md" &&
+    grep -qF 'cargo install --locked --git https://github.com/acme/tool --tag v9.8.7 ' "$S/docs/install.md"; then
+    ok "stamped: every uses:, component:, remote:, install URL and version in README and docs/ names acme/tool 9.8.7; --check --release passes"
+else
+    not_ok "stamped: every line a user copies names the stamped repository and release" "--check --release exit $RC"
+    show "$WORK/stamp.out"
+    printf '%s\n' "$left" | sed 's/^/    | left: /'
+fi
+# One stale line (an edit by hand, a new page) fails --check, naming the file and line; the
+# placeholder repository fails --check --release.
+sed -i 's|uses: acme/tool@v9\.8\.7|uses: acme/tool@v9.8.6|' "$S/docs/ci/github.md"
+RC=0
+(cd "$S" && scripts/stamp-version.sh --check) >"$WORK/stamp.out" 2>&1 || RC=$?
+RC2=0
+(cd "$REPO" && scripts/stamp-version.sh --check --release) >>"$WORK/stamp.out" 2>&1 || RC2=$?
+if [ "$RC" = 1 ] && grep -q 'docs/ci/github.md:[0-9]*: version 9\.8\.6' "$WORK/stamp.out" &&
+    { grep -q '^DEFAULT_BASE_URL=https://github.com/OWNER/' "$REPO/scripts/install.sh" && [ "$RC2" = 1 ] &&
+        grep -q 'placeholder OWNER/aws-ci-creds' "$WORK/stamp.out" ||
+        ! grep -q '^DEFAULT_BASE_URL=https://github.com/OWNER/' "$REPO/scripts/install.sh"; }; then
+    ok "--check names a line left behind (docs/ci/github.md:N: version 9.8.6); --check --release refuses the OWNER placeholder"
+else
+    not_ok "--check notices a line left behind and the placeholder" "--check exit $RC, --check --release exit $RC2"
+    show "$WORK/stamp.out"
 fi
 
 # cargo binstall: its URL and bin-dir, expanded for every Linux host target, name a tarball of
