@@ -25,4 +25,5 @@ mod secrets;
 mod serve;
 mod serve_sdk;
 mod setup;
+mod setup_again;
 mod trust_policy;
