@@ -169,7 +169,7 @@ fn migrate(
     // `setup --profile ci` alone rewrites the line with its own options (after an upgrade, or
     // when doctor says the SDKs read it differently).
     let mut creds = match section.and_then(|s| current_options(file, s)) {
-        Some(own) => overlay(own, &args.credentials),
+        Some((_, own)) => overlay(own, &args.credentials),
         None => args.credentials.clone(),
     };
     let mut comment_out: Vec<usize> = conflicts.iter().map(|c| c.line).collect();
@@ -222,7 +222,7 @@ fn migrate(
 /// `own` (the profile's current line) with every option `given` here in its place. A token
 /// source or a session policy given here replaces the line's whole group, so the new line never
 /// carries two token sources.
-fn overlay(own: CredentialArgs, given: &CredentialArgs) -> CredentialArgs {
+pub(crate) fn overlay(own: CredentialArgs, given: &CredentialArgs) -> CredentialArgs {
     let g = given.clone();
     let token_given = g.token_file.is_some()
         || g.token_env.is_some()
@@ -381,16 +381,19 @@ impl Done<'_> {
     }
 }
 
-/// The options of the section's `credential_process` line, when it runs aws-ci-creds in
-/// credential mode (read as botocore reads it).
-fn current_options(file: &ProfileFile, section: &profile_file::Section) -> Option<CredentialArgs> {
-    let (_, _, value) = file
+/// The options of the section's (first) `credential_process` line and its index, when it runs
+/// aws-ci-creds in credential mode (read as botocore reads it).
+pub(crate) fn current_options(
+    file: &ProfileFile,
+    section: &profile_file::Section,
+) -> Option<(usize, CredentialArgs)> {
+    let (line, _, value) = file
         .properties(section)
         .into_iter()
         .find(|(_, k, _)| *k == "credential_process")?;
     let argv = command_line::Reader::Botocore.argv(value).ok()?;
     let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv).ok()?;
-    cli.command.is_none().then_some(cli.credentials)
+    cli.command.is_none().then_some((line, cli.credentials))
 }
 
 fn section_id(profile: &str) -> SectionId {

@@ -20,6 +20,7 @@ mod faults;
 mod help_env;
 mod manual;
 mod network;
+mod profile_line;
 mod sdk;
 mod secrets;
 mod serve;
