@@ -1,6 +1,7 @@
 //! The profile's `credential_process` line as the SDKs run it: a `$VAR` in it is never expanded
 //! (the error says so and names what works, and `doctor`'s fix is a command that succeeds), and
-//! `doctor --profile` checks the line's own settings and tries that exchange.
+//! `doctor --profile` checks the line's own settings and tries that exchange. A mistyped
+//! `--token-env` names the variable that holds a JWT.
 
 use crate::support::*;
 
@@ -164,4 +165,31 @@ fn doctors_fix_never_prints_a_token_a_variable_in_the_line_holds() {
     assert!(text.contains("--token-file is `$AWS_ID_TOKEN`"), "{text}");
     let signature = token.rsplit('.').next().unwrap();
     assert!(!text.contains(signature), "the token leaked: {text}");
+}
+
+#[test]
+fn a_mistyped_token_env_names_the_variable_that_holds_a_jwt_never_its_value() {
+    let mut env = TestEnv::new();
+    let token = env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
+    let signature = token.rsplit('.').next().unwrap().to_string();
+    // On GitLab, and with --source env.
+    for extra in [&[][..], &["--source", "env"][..]] {
+        let mut args = vec!["--role-arn", ROLE, "--token-env", "AWS_ID_TOKN"];
+        args.extend(extra);
+        let out = env.run(&args);
+        let err = failed(&out, 3);
+        says(
+            &err,
+            &[
+                "the token variable AWS_ID_TOKN is not set",
+                "AWS_ID_TOKEN is set and holds a JWT",
+                "fix: pass --token-env AWS_ID_TOKEN",
+            ],
+        );
+        assert!(!err.contains("id_tokens:\n    AWS_ID_TOKN"), "{err}");
+        assert!(!err.contains(&signature), "the token leaked");
+    }
+    // A name close to nothing that holds a JWT keeps the set-up fix.
+    let out = env.run(&["--role-arn", ROLE, "--token-env", "DEPLOY_TOKEN"]);
+    says(&failed(&out, 3), &["id_tokens:", "DEPLOY_TOKEN"]);
 }
