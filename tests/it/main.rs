@@ -12,6 +12,7 @@ mod cache;
 mod ci_sources;
 mod credential_mode;
 mod demo;
+mod docs;
 mod doctor;
 mod exec;
 mod expired;
