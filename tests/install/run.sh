@@ -719,5 +719,47 @@ else
     not_ok "emulator for the component tests ready"
 fi
 
+# ==================================================================================================
+section "the per-CI pages' manual recipes, as pasted (tests/install/recipe.py), then aws sts get-caller-identity"
+# The docs' role; a token of the emulator's issuer stands in for each CI's, in its variable. The
+# installer comes from the loopback server and the release from the mirror variable; the install
+# directory is the job's own (as root, install.sh would otherwise pick /usr/local/bin).
+ROLE=deploy
+ROLE_ARN=arn:aws:iam::$EMU_ACCOUNT:role/$ROLE
+AWS_DIR=$(dirname -- "$AWS")
+if start_emulator recipes 'project_path:group/project:*' "$GL_SUB"; then
+    TOKEN=$(cat "$EMU_TOKEN")
+    # page | the CI's variables (the token among them)
+    RECIPES=(
+        "docs/ci/gitlab.md|GITLAB_CI=true CI_SERVER_URL=$(ready issuer) CI_PROJECT_ID=42 CI_JOB_ID=1001 AWS_ID_TOKEN=$TOKEN"
+        "docs/getting-started.md|GITLAB_CI=true CI_SERVER_URL=$(ready issuer) CI_PROJECT_ID=42 CI_JOB_ID=1001 AWS_ID_TOKEN=$TOKEN"
+        "docs/ci/bitbucket.md|BITBUCKET_BUILD_NUMBER=7 BITBUCKET_REPO_SLUG=app BITBUCKET_STEP_OIDC_TOKEN=$TOKEN WORKSPACE_UUID=c0ffee"
+        "docs/ci/circleci.md|CIRCLECI=true CIRCLE_BUILD_NUM=7 CIRCLE_PROJECT_REPONAME=app CIRCLE_OIDC_TOKEN_V2=$TOKEN"
+        "docs/ci/codefresh.md|CF_BUILD_ID=7 ID_TOKEN=$TOKEN"
+        "docs/ci/kubernetes.md|AWS_WEB_IDENTITY_TOKEN_FILE=$(dirname -- "$EMU_TOKEN")/token.jwt"
+    )
+    for entry in "${RECIPES[@]}"; do
+        page=${entry%%|*}
+        read -r -a ci_vars <<<"${entry#*|}"
+        J=$WORK/recipe-$RUN_NO
+        RUN_NO=$((RUN_NO + 1))
+        job_env "$J/home" "$AWS_DIR:$P_FULL"
+        RC=0
+        "${JOB_ENV[@]}" CI=true "${ci_vars[@]}" AWS_CI_CREDS_BASE_URL="$BASE" AWS_CI_CREDS_INSTALL_DIR="$J/bin" \
+            "$PY" "$HERE/recipe.py" "$REPO/$page" --sh "$DASH" --installer "$BASE/install.sh" \
+            >"$J/out" 2>"$J/err" || RC=$?
+        if [ "$RC" = 0 ] && grep -q "\"Arn\": \"arn:aws:sts::$EMU_ACCOUNT:assumed-role/$ROLE/" "$J/out" &&
+            grep -q "^credential_process = $J/bin/aws-ci-creds --role-arn $ROLE_ARN" "$J/home/.aws/config"; then
+            ok "$page: the manual recipe installs the binary, writes the profile and the job's AWS CLI call is the role"
+        else
+            not_ok "$page: the manual recipe, pasted into a fresh job, works" "exit $RC"
+            show "$J/out"
+            show "$J/err"
+        fi
+    done
+else
+    not_ok "emulator for the recipe tests ready"
+fi
+
 printf '\ninstall: %d passed, %d failed\n' "$PASSED" "$FAILED"
 [ "$FAILED" = 0 ]
