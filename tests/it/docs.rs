@@ -313,6 +313,11 @@ fn quoted_errors_are_what_the_binary_prints() {
             env: &[],
         },
         Case {
+            starts: "no OIDC token source found",
+            args: &["--role-arn", R],
+            env: &[],
+        },
+        Case {
             starts: "flag --role-arn is `deploy`",
             args: &["--role-arn", "deploy"],
             env: &[],
@@ -411,6 +416,9 @@ fn quoted_errors_are_what_the_binary_prints() {
     ];
     let page = std::fs::read_to_string(repo().join("docs/troubleshooting.md")).unwrap();
     let quoted = quoted_errors(&page);
+    // configuration.md quotes some of the same messages: they must match too.
+    let config = std::fs::read_to_string(repo().join("docs/configuration.md")).unwrap();
+    let also = quoted_errors(&config);
     let mut wrong = Vec::new();
     for case in &cases {
         let prefix = format!("aws-ci-creds: error: {}", case.starts);
@@ -426,10 +434,12 @@ fn quoted_errors_are_what_the_binary_prints() {
         }
         let out = env.run(case.args);
         let printed = stderr(&out);
-        if printed.trim_end() != doc.trim_end() {
-            wrong.push(format!(
-                "the docs quote:\n{doc}\nthe binary prints:\n{printed}"
-            ));
+        for doc in std::iter::once(doc).chain(also.iter().filter(|q| q.starts_with(&prefix))) {
+            if printed.trim_end() != doc.trim_end() {
+                wrong.push(format!(
+                    "the docs quote:\n{doc}\nthe binary prints:\n{printed}"
+                ));
+            }
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
