@@ -727,12 +727,14 @@ section "the per-CI pages' manual recipes, as pasted (tests/install/recipe.py), 
 ROLE=deploy
 ROLE_ARN=arn:aws:iam::$EMU_ACCOUNT:role/$ROLE
 AWS_DIR=$(dirname -- "$AWS")
-if start_emulator recipes 'project_path:group/project:*' "$GL_SUB"; then
+# Any subject: the GitHub endpoint mints its own (repo:octo-org/…), the rest carry GL_SUB.
+if start_emulator recipes '*' "$GL_SUB"; then
     TOKEN=$(cat "$EMU_TOKEN")
     # page | the CI's variables (the token among them)
     RECIPES=(
         "docs/ci/gitlab.md|GITLAB_CI=true CI_SERVER_URL=$(ready issuer) CI_PROJECT_ID=42 CI_JOB_ID=1001 AWS_ID_TOKEN=$TOKEN"
         "docs/getting-started.md|GITLAB_CI=true CI_SERVER_URL=$(ready issuer) CI_PROJECT_ID=42 CI_JOB_ID=1001 AWS_ID_TOKEN=$TOKEN"
+        "docs/ci/github.md|GITHUB_ACTIONS=true ACTIONS_ID_TOKEN_REQUEST_URL=$(ready github_token_request_url) ACTIONS_ID_TOKEN_REQUEST_TOKEN=$(ready github_request_token) GITHUB_RUN_ID=4242 GITHUB_RUN_ATTEMPT=1"
         "docs/ci/bitbucket.md|BITBUCKET_BUILD_NUMBER=7 BITBUCKET_REPO_SLUG=app BITBUCKET_STEP_OIDC_TOKEN=$TOKEN WORKSPACE_UUID=c0ffee"
         "docs/ci/circleci.md|CIRCLECI=true CIRCLE_BUILD_NUM=7 CIRCLE_PROJECT_REPONAME=app CIRCLE_OIDC_TOKEN_V2=$TOKEN"
         "docs/ci/codefresh.md|CF_BUILD_ID=7 ID_TOKEN=$TOKEN"
