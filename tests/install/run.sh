@@ -7,7 +7,9 @@
 # --sha256, a 404, an unknown architecture and missing tools must fail and leave the install
 # directory byte for byte as it was. The action's steps and the component's before_script run
 # with fake runner files, the emulator's GitHub token endpoint or a GitLab ID token it minted,
-# through to `aws sts get-caller-identity` against the emulator.
+# through to `aws sts get-caller-identity` against the emulator. The docs' per-CI manual recipes
+# (tests/install/recipe.py) run as pasted the same way, and scripts/stamp-version.sh must stamp
+# every line a user copies.
 #
 # The tarball: dist/aws-ci-creds-<version>-<target>.tar.gz for this machine's musl target, as
 # scripts/dist.sh writes it; or, with INSTALL_TEST_BIN=path/to/aws-ci-creds, one packed here
@@ -738,6 +740,9 @@ if start_emulator recipes '*' "$GL_SUB"; then
         "docs/ci/bitbucket.md|BITBUCKET_BUILD_NUMBER=7 BITBUCKET_REPO_SLUG=app BITBUCKET_STEP_OIDC_TOKEN=$TOKEN WORKSPACE_UUID=c0ffee"
         "docs/ci/circleci.md|CIRCLECI=true CIRCLE_BUILD_NUM=7 CIRCLE_PROJECT_REPONAME=app CIRCLE_OIDC_TOKEN_V2=$TOKEN"
         "docs/ci/codefresh.md|CF_BUILD_ID=7 ID_TOKEN=$TOKEN"
+        "docs/ci/spacelift.md|SPACELIFT=true TF_VAR_spacelift_run_id=run1 SPACELIFT_OIDC_TOKEN=$TOKEN"
+        "docs/ci/env0.md|ENV0_ENVIRONMENT_ID=env1 ENV0_DEPLOYMENT_LOG_ID=log1 ENV0_OIDC_TOKEN=$TOKEN"
+        "docs/ci/hcp-terraform.md|TFC_RUN_ID=run-1 TFC_WORKLOAD_IDENTITY_TOKEN=$TOKEN"
         "docs/ci/kubernetes.md|AWS_WEB_IDENTITY_TOKEN_FILE=$(dirname -- "$EMU_TOKEN")/token.jwt"
     )
     for entry in "${RECIPES[@]}"; do
