@@ -267,6 +267,9 @@ fn the_harness_finds_commands_and_splits_them_like_sh() {
     );
 }
 
+/// In a case's `env`: make it a GitLab job with a valid token.
+const JOB: &str = "(a GitLab job)";
+
 /// Each case: the words that start the message in the docs, and how to make the binary print it.
 struct Case {
     starts: &'static str,
@@ -413,6 +416,30 @@ fn quoted_errors_are_what_the_binary_prints() {
             ],
             env: &[("AWS_ID_TOKEN", "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjF9.c2ln")],
         },
+        Case {
+            starts: "the token file /var/run/secrets/eks.amazonaws.com/serviceaccount/token (from env AWS_WEB_IDENTITY_TOKEN_FILE) does not exist",
+            args: &["--role-arn", R],
+            env: &[(
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+            )],
+        },
+        Case {
+            starts: "the token file /etc/hostname (from flag --token-file) is not a JWT",
+            args: &["--role-arn", R, "--token-file", "/etc/hostname"],
+            env: &[],
+        },
+        // The network settings are loaded at the first connection: in a job with a token.
+        Case {
+            starts: "the CA bundle /etc/corp/ca.pem (env AWS_CA_BUNDLE) cannot be read",
+            args: &["--role-arn", R, "--no-cache"],
+            env: &[(JOB, ""), ("AWS_CA_BUNDLE", "/etc/corp/ca.pem")],
+        },
+        Case {
+            starts: "HTTPS_PROXY is `socks5://proxy:1080`",
+            args: &["--role-arn", R, "--no-cache"],
+            env: &[(JOB, ""), ("HTTPS_PROXY", "socks5://proxy:1080")],
+        },
     ];
     let page = std::fs::read_to_string(repo().join("docs/troubleshooting.md")).unwrap();
     let quoted = quoted_errors(&page);
@@ -430,7 +457,11 @@ fn quoted_errors_are_what_the_binary_prints() {
         };
         let mut env = TestEnv::new();
         for (k, v) in case.env {
-            env.set(k, v);
+            if *k == JOB {
+                env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
+            } else {
+                env.set(k, v);
+            }
         }
         let out = env.run(case.args);
         let printed = stderr(&out);
