@@ -1,5 +1,5 @@
 //! Stamps `--version` with the git commit and the target triple, so a binary found on a
-//! runner says exactly what it is: `aws-ci-creds 0.1.0 (3f2a9c1d0b7e x86_64-unknown-linux-musl)`.
+//! runner says exactly what it is: `aws-ci-creds 0.2.0 (3f2a9c1d0b7e x86_64-unknown-linux-musl)`.
 //!
 //! Outside a git checkout (a source tarball, a machine with only Rust) the commit is left out,
 //! or taken from `AWS_CI_CREDS_COMMIT` when a packager sets it.

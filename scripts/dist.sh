@@ -52,6 +52,13 @@ if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
     say "warning: the work tree has uncommitted changes; --version names only the commit"
 fi
 
+# The tarball carries README.md and users fetch install.sh from the tag: both must name this
+# release. A placeholder repository is only a warning here (test builds); a release is stamped.
+scripts/stamp-version.sh --check >/dev/null || die "stamp the release first (see above)"
+if grep -q '^DEFAULT_BASE_URL=https://github.com/OWNER/' scripts/install.sh; then
+    say "warning: the repository is still the OWNER placeholder: run scripts/stamp-version.sh --repo ORG/NAME before a release"
+fi
+
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
 VERSION=$(cargo metadata --format-version 1 --no-deps |

@@ -2,7 +2,7 @@
 # Installs the static aws-ci-creds binary for this machine's architecture from a release
 # (or a mirror of one), after checking its SHA-256.
 #
-#   curl -fsSL https://raw.githubusercontent.com/OWNER/aws-ci-creds/v0.1.0/scripts/install.sh | sh -s -- [OPTIONS]
+#   curl -fsSL https://raw.githubusercontent.com/OWNER/aws-ci-creds/v0.2.0/scripts/install.sh | sh -s -- [OPTIONS]
 #   sh install.sh [--version V] [--to DIR] [--base-url URL] [--sha256 HASH] [--force]
 #
 #   --version V     release to install (env AWS_CI_CREDS_VERSION; default: the version this
@@ -22,7 +22,7 @@
 set -uf
 
 # Stamped at release by scripts/stamp-version.sh.
-DEFAULT_VERSION=0.1.0
+DEFAULT_VERSION=0.2.0
 DEFAULT_BASE_URL=https://github.com/OWNER/aws-ci-creds/releases/download
 
 SUPPORTED="x86_64 (amd64) and aarch64 (arm64) Linux"

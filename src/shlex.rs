@@ -82,3 +82,51 @@ pub fn split(line: &str) -> Result<Vec<String>, SplitError> {
     }
     Ok(args)
 }
+
+/// The first `$NAME` or `${NAME}` in `value`, as written: a variable that a shell would have
+/// expanded, and that botocore's split (no shell) leaves as it is.
+pub fn unexpanded_variable(value: &str) -> Option<&str> {
+    let bytes = value.as_bytes();
+    let in_name = |b: u8| b == b'_' || b.is_ascii_alphanumeric();
+    (0..bytes.len()).find_map(|i| {
+        if bytes[i] != b'$' {
+            return None;
+        }
+        let braced = bytes.get(i + 1) == Some(&b'{');
+        let start = i + 1 + usize::from(braced);
+        let first = *bytes.get(start)?;
+        if !(first == b'_' || first.is_ascii_alphabetic()) {
+            return None;
+        }
+        let end = (start..bytes.len())
+            .find(|&j| !in_name(bytes[j]))
+            .unwrap_or(bytes.len());
+        if braced {
+            (bytes.get(end) == Some(&b'}')).then(|| &value[i..=end])
+        } else {
+            Some(&value[i..end])
+        }
+    })
+}
+
+#[cfg(test)]
+mod variable_tests {
+    use super::unexpanded_variable;
+
+    #[test]
+    fn unexpanded_variables_are_found_as_written() {
+        assert_eq!(unexpanded_variable("$ROLE_ARN"), Some("$ROLE_ARN"));
+        assert_eq!(unexpanded_variable("${ROLE_ARN}"), Some("${ROLE_ARN}"));
+        assert_eq!(unexpanded_variable("arn:aws:iam::1:role/$R-x"), Some("$R"));
+        assert_eq!(unexpanded_variable("$HOME/token"), Some("$HOME"));
+        // IAM policy variables, prices, a lone `$`: not shell variables.
+        assert_eq!(unexpanded_variable("${aws:username}"), None);
+        assert_eq!(unexpanded_variable("cost $5"), None);
+        assert_eq!(unexpanded_variable("a$"), None);
+        assert_eq!(unexpanded_variable("${OPEN"), None);
+        assert_eq!(
+            unexpanded_variable("arn:aws:iam::123456789012:role/deploy"),
+            None
+        );
+    }
+}

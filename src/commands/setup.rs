@@ -164,14 +164,14 @@ fn migrate(
     conflicts: &[Conflict],
 ) -> Result<Migration, Error> {
     // The recipe's values are the defaults for the new line; options given here win.
-    let mut creds = args.credentials.clone();
-    // `setup --profile ci` alone rewrites the profile's line with that line's own options (after
-    // an upgrade, or when doctor says the SDKs read it differently).
-    if creds == CredentialArgs::default()
-        && let Some(own) = section.and_then(|s| current_options(file, s))
-    {
-        creds = own;
-    }
+    // The profile's own line is the base and the options given here win, so running the same
+    // command again (after a migration, or with only `--region`) changes nothing, and
+    // `setup --profile ci` alone rewrites the line with its own options (after an upgrade, or
+    // when doctor says the SDKs read it differently).
+    let mut creds = match section.and_then(|s| current_options(file, s)) {
+        Some((_, own)) => overlay(own, &args.credentials),
+        None => args.credentials.clone(),
+    };
     let mut comment_out: Vec<usize> = conflicts.iter().map(|c| c.line).collect();
     let mut moved: Vec<&str> = Vec::new();
     let find = |key: &str| conflicts.iter().find(|c| c.key == key);
@@ -217,6 +217,71 @@ fn migrate(
         comment_out,
         moved,
     })
+}
+
+/// `own` (the profile's current line) with every option `given` here in its place. A token
+/// source or a session policy given here replaces the line's whole group, so the new line never
+/// carries two token sources.
+pub(crate) fn overlay(own: CredentialArgs, given: &CredentialArgs) -> CredentialArgs {
+    let g = given.clone();
+    let token_given = g.token_file.is_some()
+        || g.token_env.is_some()
+        || g.token_command.is_some()
+        || g.source.is_some()
+        || g.azure_service_connection.is_some()
+        || g.tfc_tag.is_some();
+    let (token_file, token_env, token_command, source, azure_service_connection, tfc_tag) =
+        if token_given {
+            (
+                g.token_file,
+                g.token_env,
+                g.token_command,
+                g.source,
+                g.azure_service_connection,
+                g.tfc_tag,
+            )
+        } else {
+            (
+                own.token_file,
+                own.token_env,
+                own.token_command,
+                own.source,
+                own.azure_service_connection,
+                own.tfc_tag,
+            )
+        };
+    let (policy, policy_file) = if g.policy.is_some() || g.policy_file.is_some() {
+        (g.policy, g.policy_file)
+    } else {
+        (own.policy, own.policy_file)
+    };
+    CredentialArgs {
+        role_arn: g.role_arn.or(own.role_arn),
+        token_file,
+        token_env,
+        token_command,
+        azure_service_connection,
+        tfc_tag,
+        source,
+        audience: g.audience.or(own.audience),
+        session_name: g.session_name.or(own.session_name),
+        duration: g.duration.or(own.duration),
+        region: g.region.or(own.region),
+        sts_endpoint: g.sts_endpoint.or(own.sts_endpoint),
+        policy,
+        policy_file,
+        policy_arns: if g.policy_arns.is_empty() {
+            own.policy_arns
+        } else {
+            g.policy_arns
+        },
+        timeout: g.timeout.or(own.timeout),
+        cache: crate::cli::CacheOptions {
+            cache_dir: g.cache.cache_dir.or(own.cache.cache_dir),
+            no_cache: g.cache.no_cache || own.cache.no_cache,
+            refresh_margin: g.cache.refresh_margin.or(own.cache.refresh_margin),
+        },
+    }
 }
 
 /// The `credential_process` value for these options, after checking them.
@@ -316,16 +381,19 @@ impl Done<'_> {
     }
 }
 
-/// The options of the section's `credential_process` line, when it runs aws-ci-creds in
-/// credential mode (read as botocore reads it).
-fn current_options(file: &ProfileFile, section: &profile_file::Section) -> Option<CredentialArgs> {
-    let (_, _, value) = file
+/// The options of the section's (first) `credential_process` line and its index, when it runs
+/// aws-ci-creds in credential mode (read as botocore reads it).
+pub(crate) fn current_options(
+    file: &ProfileFile,
+    section: &profile_file::Section,
+) -> Option<(usize, CredentialArgs)> {
+    let (line, _, value) = file
         .properties(section)
         .into_iter()
         .find(|(_, k, _)| *k == "credential_process")?;
     let argv = command_line::Reader::Botocore.argv(value).ok()?;
     let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv).ok()?;
-    cli.command.is_none().then_some(cli.credentials)
+    cli.command.is_none().then_some((line, cli.credentials))
 }
 
 fn section_id(profile: &str) -> SectionId {
@@ -392,7 +460,13 @@ fn process_args(
             .transpose()?,
     );
     push("--token-env", a.token_env.clone());
+    push("--token-command", a.token_command.clone());
     push("--source", a.source.clone());
+    push(
+        "--azure-service-connection",
+        a.azure_service_connection.clone(),
+    );
+    push("--tfc-tag", a.tfc_tag.clone());
     push("--audience", a.audience.clone());
     push("--session-name", a.session_name.clone());
     push("--duration", a.duration.clone());

@@ -29,16 +29,58 @@ pub(super) fn layer(env: &Env, flag: &Option<String>, key: Key) -> Option<Settin
 }
 
 /// [`layer`], then `check` turns the text into the value or refuses it (with [`invalid`] or
-/// an error of its own). `Ok(None)` when neither the flag nor a variable set it.
+/// an error of its own). `Ok(None)` when neither the flag nor a variable set it. A flag whose
+/// value is an unexpanded `$VAR` is refused first ([`refuse_unexpanded`]).
 pub(super) fn checked<T>(
     env: &Env,
     flag: &Option<String>,
     key: Key,
     check: impl FnOnce(&Setting<String>) -> Result<T, Error>,
 ) -> Result<Option<Setting<T>>, Error> {
+    if let Some(value) = flag {
+        refuse_unexpanded(key, value)?;
+    }
     layer(env, flag, key)
         .map(|raw| Ok(Setting::new(check(&raw)?, raw.origin)))
         .transpose()
+}
+
+/// A flag's value that still holds `$VAR`: the client that ran this line expanded nothing.
+/// botocore (the AWS CLI, boto3) splits `credential_process` without a shell, so a variable in
+/// the line reaches us as written, and the same line works in a shell and fails in the job. The
+/// fix names what does work: the value itself, or the setting's own variable, read by us.
+pub(super) fn refuse_unexpanded(key: Key, value: &str) -> Result<(), Error> {
+    // A token command's `$VAR` is for the shell it may start itself (`sh -c '…'`).
+    if key.flag == "--token-command" {
+        return Ok(());
+    }
+    let Some(var) = crate::shlex::unexpanded_variable(value) else {
+        return Ok(());
+    };
+    let via_env = match key.vars {
+        [] => String::new(),
+        [one] => format!(
+            ", or leave {} out of the line and set {one} in the job's environment (aws-ci-creds reads it itself)",
+            key.flag
+        ),
+        [first, rest @ ..] => format!(
+            ", or leave {} out of the line and set {first} (or {}) in the job's environment (aws-ci-creds reads it itself)",
+            key.flag,
+            rest.join(", ")
+        ),
+    };
+    Err(Error::usage(
+        format!(
+            "{} is `{}`: the variable {var} was never expanded. The AWS SDKs do not expand variables in a credential_process line (the AWS CLI and boto3 run it without a shell), so it reaches aws-ci-creds as written",
+            key.flag,
+            clip(value)
+        ),
+        format!(
+            "write the value itself in the line (`aws-ci-creds setup --profile NAME {} \"{}\"` run in the job writes it expanded){via_env}",
+            key.flag,
+            clip(value)
+        ),
+    ))
 }
 
 /// The usage error for a value its check refused: "flag --x is `v`, which PROBLEM", and the fix.
@@ -57,6 +99,19 @@ pub(super) fn or_default<T>(setting: Option<Setting<T>>, default: T) -> Setting<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flag_with_an_unexpanded_variable_names_the_variable_that_works() {
+        let err = checked(&Env::default(), &Some("$ROLE_ARN".into()), AB, |_| Ok(())).unwrap_err();
+        let m = err.message();
+        assert!(m.what.contains("--a is `$ROLE_ARN`"), "{}", m.what);
+        assert!(m.what.contains("do not expand variables"), "{}", m.what);
+        let fix = m.fix.as_deref().unwrap();
+        assert!(fix.contains(&format!("set {A} (or {B})")), "{fix}");
+        // From a variable, the value is the variable's own: taken as it is.
+        let env = Env::from_pairs([(A, "$x")]);
+        assert!(checked(&env, &None, AB, |_| Ok(())).is_ok());
+    }
 
     const A: &str = "AWS_CI_CREDS_A";
     const B: &str = "AWS_CI_CREDS_B";

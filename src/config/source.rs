@@ -14,7 +14,7 @@ use crate::setting::{Origin, Setting, vars};
 use crate::source_kind::SourceKind;
 
 use super::DEFAULT_AUDIENCE;
-use super::layer::{Key, checked, invalid, key, layer, or_default};
+use super::layer::{Key, checked, invalid, key, layer, or_default, refuse_unexpanded};
 
 /// What the token sources are built from.
 #[derive(Debug, Clone)]
@@ -61,6 +61,12 @@ impl SourceSettings {
                 invalid(raw, "is not a token source", &fix)
             })
         })?;
+        if let Some(text) = args.token_file.as_deref().and_then(|p| p.to_str()) {
+            refuse_unexpanded(TOKEN_FILE, text)?;
+        }
+        if let Some(aud) = &args.audience {
+            refuse_unexpanded(AUDIENCE, aud)?;
+        }
         // A path need not be UTF-8: the flag is taken as it is (the variables are read as text).
         let token_file = match &args.token_file {
             Some(path) => Some(Setting::new(path.clone(), Origin::Flag(TOKEN_FILE.flag))),
@@ -99,6 +105,15 @@ impl SourceSettings {
 /// `--token-env` names a variable (flag only: a variable naming a variable would be a puzzle).
 fn token_env(name: &str) -> Result<Setting<String>, Error> {
     let raw = Setting::new(name.to_string(), Origin::Flag("--token-env"));
+    if let Some(var) = crate::shlex::unexpanded_variable(name).filter(|v| *v == name) {
+        let bare = var.trim_start_matches('$').trim_matches(['{', '}']);
+        return Err(Error::usage(
+            format!(
+                "--token-env is `{var}`: it takes the variable's name, and the AWS SDKs do not expand variables in a credential_process line anyway"
+            ),
+            format!("write the name without `$`: --token-env {bare}"),
+        ));
+    }
     if name.is_empty() || name.contains('=') || name.starts_with('$') {
         return Err(invalid(
             &raw,

@@ -333,8 +333,14 @@ fn command_findings(
         Reader::ALL.iter().map(|&r| (r, r.argv(value))).collect();
     let first = &results[0].1;
     let agree = results.iter().all(|(_, r)| r == first) && first.is_ok();
-    let mut out = Vec::new();
-    if agree {
+    let mut out = match first {
+        Ok(argv) => unexpanded(profile, &at, argv, env),
+        Err(_) => Vec::new(),
+    };
+    if !out.is_empty() {
+        // The readers differ only in whether a shell expands `$…`: the finding above is the one
+        // to act on, and `setup --profile` alone would fail on the same value.
+    } else if agree {
         out.push(finding(
             Level::Pass,
             format!(
@@ -365,6 +371,67 @@ fn command_findings(
         out.push(binary_finding(&at, &program, env));
     }
     out
+}
+
+/// Options whose value still holds `$VAR` under botocore (the AWS CLI, boto3), which runs the
+/// line without a shell. The fix is a `setup` command that succeeds: with the value the job's
+/// variable holds now (these options are not secrets), else with a placeholder to fill in.
+fn unexpanded(profile: &str, at: &str, argv: &[String], env: &Env) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut args = argv.iter().skip(1).peekable();
+    while let Some(arg) = args.next() {
+        let (flag, value) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), v.to_string()),
+            _ if arg.starts_with("--") && args.peek().is_some_and(|v| !v.starts_with("--")) => {
+                (arg.clone(), args.next().cloned().unwrap_or_default())
+            }
+            _ => continue,
+        };
+        // A token command's `$VAR` is for the shell it may start; --token-env and --policy
+        // values could be secrets, and have checks of their own.
+        if matches!(
+            flag.as_str(),
+            "--token-command" | "--token-env" | "--policy"
+        ) {
+            continue;
+        }
+        let Some(var) = crate::shlex::unexpanded_variable(&value) else {
+            continue;
+        };
+        let name = var.trim_start_matches('$').trim_matches(['{', '}']);
+        let expanded = env
+            .get(name)
+            .filter(|v| !v.is_empty() && !v.starts_with("eyJ"))
+            .map(|v| value.replacen(var, v, 1))
+            .filter(|v| crate::shlex::unexpanded_variable(v).is_none());
+        let fix = match expanded {
+            Some(v) => format!(
+                "fix: run `aws-ci-creds setup --profile {profile} {flag} {}` (the value {var} holds in this job), or leave {flag} out of the line and set its AWS_CI_CREDS_* variable in the job",
+                shell_word(&v)
+            ),
+            None => format!(
+                "fix: run `aws-ci-creds setup --profile {profile} {flag} VALUE` with the value itself (in the job, `{flag} \"{value}\"` lets its shell expand it), or leave {flag} out of the line and set its AWS_CI_CREDS_* variable in the job"
+            ),
+        };
+        out.push(finding(
+            Level::Fail,
+            format!(
+                "{at}: {flag} is `{value}`, but the AWS SDKs do not expand variables in credential_process (the AWS CLI and boto3 run it without a shell): aws-ci-creds would get {var} as written"
+            ),
+            vec![fix],
+        ));
+    }
+    out
+}
+
+/// `word` as one shell word: bare when it is plain, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@,+%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn show_argv(argv: &[String]) -> String {

@@ -60,11 +60,13 @@ impl GitLabSource {
 
     fn find(&self) -> Result<(String, Token), Error> {
         if let Some(name) = &self.token_env {
-            let token = super::variable::token_from_variable(
+            let names: Vec<String> = self.candidates.iter().map(|(n, _)| n.clone()).collect();
+            let token = super::variable::token_from_named_variable(
                 name,
                 self.named_value.as_deref(),
                 self.not_utf8,
                 &self.snippet(name),
+                &names,
             )?;
             return Ok((name.clone(), token));
         }

@@ -67,7 +67,7 @@ impl JenkinsSource {
     fn snippet(&self) -> String {
         format!(
             "create a credential of kind \"OpenID Connect id token\" (oidc-provider plugin) with audience {aud}, then bind it in the Jenkinsfile:\n  withCredentials([string(credentialsId: 'aws-oidc', variable: 'AWS_ID_TOKEN')]) {{\n    sh 'aws sts get-caller-identity'   // credential_process: aws-ci-creds --token-env AWS_ID_TOKEN …\n  }}\n\
-             (or bind \"OpenID Connect id token as file\" with file(credentialsId: …, variable: 'AWS_ID_TOKEN_FILE') and pass --token-file \"$AWS_ID_TOKEN_FILE\")",
+             (or bind \"OpenID Connect id token as file\" with file(credentialsId: …, variable: 'AWS_ID_TOKEN_FILE') and run the step as sh 'AWS_CI_CREDS_TOKEN_FILE=\"$AWS_ID_TOKEN_FILE\" aws sts get-caller-identity': a credential_process line does not expand variables)",
             aud = self.audience
         )
     }

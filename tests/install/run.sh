@@ -7,7 +7,9 @@
 # --sha256, a 404, an unknown architecture and missing tools must fail and leave the install
 # directory byte for byte as it was. The action's steps and the component's before_script run
 # with fake runner files, the emulator's GitHub token endpoint or a GitLab ID token it minted,
-# through to `aws sts get-caller-identity` against the emulator.
+# through to `aws sts get-caller-identity` against the emulator. The docs' per-CI manual recipes
+# (tests/install/recipe.py) run as pasted the same way, and scripts/stamp-version.sh must stamp
+# every line a user copies.
 #
 # The tarball: dist/aws-ci-creds-<version>-<target>.tar.gz for this machine's musl target, as
 # scripts/dist.sh writes it; or, with INSTALL_TEST_BIN=path/to/aws-ci-creds, one packed here
@@ -356,10 +358,10 @@ else
     show "$WORK/stamp.out"
 fi
 S=$WORK/stamped
-mkdir -p "$S/scripts" "$S/templates" "$S/docs"
+mkdir -p "$S/scripts" "$S/templates"
 cp "$REPO/scripts/install.sh" "$REPO/scripts/stamp-version.sh" "$S/scripts/"
 cp "$REPO/action.yml" "$REPO/Cargo.toml" "$REPO/README.md" "$S/"
-cp "$REPO/docs/install.md" "$S/docs/"
+cp -R "$REPO/docs" "$S/docs"
 cp "$REPO/templates/aws-ci-creds.yml" "$S/templates/"
 RC=0
 "$S/scripts/stamp-version.sh" v9.8.7 --repo acme/tool >"$WORK/stamp.out" 2>&1 || RC=$?
@@ -385,6 +387,43 @@ else
     not_ok "stamp-version.sh stamps install.sh, action.yml and the template" "stamp exit $STAMP_RC, --check exit $RC2, install exit $RC"
     show "$WORK/stamp.out"
     show "$ERR"
+fi
+
+# Every line a user copies names the stamped repository and release: the `uses:` and
+# `component:` lines, the `remote:` include, the Dockerfile and `cargo install` lines.
+sed -i 's/^version = ".*"$/version = "9.8.7"/' "$S/Cargo.toml"
+RC=0
+(cd "$S" && scripts/stamp-version.sh --check --release) >"$WORK/stamp.out" 2>&1 || RC=$?
+left=$(grep -rnE 'OWNER/aws-ci-creds|aws-ci-creds@v?0\.|/v0\.[0-9]+\.[0-9]+/|--version 0\.' \
+    "$S/README.md" "$S/docs" "$S/action.yml" "$S/templates" "$S/scripts/install.sh" | grep -v '/docs/benchmarks.md:' | grep -vF '`OWNER/aws-ci-creds`' || true)
+if [ "$RC" = 0 ] && [ -z "$left" ] &&
+    grep -q '^ *- uses: acme/tool@v9\.8\.7$' "$S/docs/ci/github.md" &&
+    grep -q 'uses: acme/tool@v9\.8\.7`' "$S/README.md" &&
+    grep -qF 'component: $CI_SERVER_FQDN/acme/tool/aws-ci-creds@9.8.7' "$S/docs/ci/gitlab.md" &&
+    grep -qF 'component: $CI_SERVER_FQDN/acme/tool/aws-ci-creds@9.8.7' "$S/templates/aws-ci-creds.yml" &&
+    grep -qF 'remote: https://raw.githubusercontent.com/acme/tool/v9.8.7/templates/aws-ci-creds.yml' "$S/docs/install.md" &&
+    grep -qF 'cargo install --locked --git https://github.com/acme/tool --tag v9.8.7 ' "$S/docs/install.md"; then
+    ok "stamped: every uses:, component:, remote:, install URL and version in README and docs/ names acme/tool 9.8.7; --check --release passes"
+else
+    not_ok "stamped: every line a user copies names the stamped repository and release" "--check --release exit $RC"
+    show "$WORK/stamp.out"
+    printf '%s\n' "$left" | sed 's/^/    | left: /'
+fi
+# One stale line (an edit by hand, a new page) fails --check, naming the file and line; the
+# placeholder repository fails --check --release.
+sed -i 's|uses: acme/tool@v9\.8\.7|uses: acme/tool@v9.8.6|' "$S/docs/ci/github.md"
+RC=0
+(cd "$S" && scripts/stamp-version.sh --check) >"$WORK/stamp.out" 2>&1 || RC=$?
+RC2=0
+(cd "$REPO" && scripts/stamp-version.sh --check --release) >>"$WORK/stamp.out" 2>&1 || RC2=$?
+if [ "$RC" = 1 ] && grep -q 'docs/ci/github.md:[0-9]*: version 9\.8\.6' "$WORK/stamp.out" &&
+    { grep -q '^DEFAULT_BASE_URL=https://github.com/OWNER/' "$REPO/scripts/install.sh" && [ "$RC2" = 1 ] &&
+        grep -q 'placeholder OWNER/aws-ci-creds' "$WORK/stamp.out" ||
+        ! grep -q '^DEFAULT_BASE_URL=https://github.com/OWNER/' "$REPO/scripts/install.sh"; }; then
+    ok "--check names a line left behind (docs/ci/github.md:N: version 9.8.6); --check --release refuses the OWNER placeholder"
+else
+    not_ok "--check notices a line left behind and the placeholder" "--check exit $RC, --check --release exit $RC2"
+    show "$WORK/stamp.out"
 fi
 
 # cargo binstall: its URL and bin-dir, expanded for every Linux host target, name a tarball of
@@ -584,6 +623,53 @@ if start_emulator gitlab "$ROLE" 'project_path:group/project:*' "$GL_SUB"; then
     fi
 else
     not_ok "emulator for the component tests ready"
+fi
+
+# ==================================================================================================
+section "the per-CI pages' manual recipes, as pasted (tests/install/recipe.py), then aws sts get-caller-identity"
+# The docs' role; a token of the emulator's issuer stands in for each CI's, in its variable. The
+# installer comes from the loopback server and the release from the mirror variable; the install
+# directory is the job's own (as root, install.sh would otherwise pick /usr/local/bin).
+ROLE=deploy
+ROLE_ARN=arn:aws:iam::$EMU_ACCOUNT:role/$ROLE
+AWS_DIR=$(dirname -- "$AWS")
+# Any subject: the GitHub endpoint mints its own (repo:octo-org/…), the rest carry GL_SUB.
+if start_emulator recipes "$ROLE" '*' "$GL_SUB"; then
+    TOKEN=$(cat "$EMU_TOKEN")
+    # page | the CI's variables (the token among them)
+    RECIPES=(
+        "docs/ci/gitlab.md|GITLAB_CI=true CI_SERVER_URL=$(ready issuer) CI_PROJECT_ID=42 CI_JOB_ID=1001 AWS_ID_TOKEN=$TOKEN"
+        "docs/getting-started.md|GITLAB_CI=true CI_SERVER_URL=$(ready issuer) CI_PROJECT_ID=42 CI_JOB_ID=1001 AWS_ID_TOKEN=$TOKEN"
+        "docs/ci/github.md|GITHUB_ACTIONS=true ACTIONS_ID_TOKEN_REQUEST_URL=$(ready github_token_request_url) ACTIONS_ID_TOKEN_REQUEST_TOKEN=$(ready github_request_token) GITHUB_RUN_ID=4242 GITHUB_RUN_ATTEMPT=1"
+        "docs/ci/bitbucket.md|BITBUCKET_BUILD_NUMBER=7 BITBUCKET_REPO_SLUG=app BITBUCKET_STEP_OIDC_TOKEN=$TOKEN WORKSPACE_UUID=c0ffee"
+        "docs/ci/circleci.md|CIRCLECI=true CIRCLE_BUILD_NUM=7 CIRCLE_PROJECT_REPONAME=app CIRCLE_OIDC_TOKEN_V2=$TOKEN"
+        "docs/ci/codefresh.md|CF_BUILD_ID=7 ID_TOKEN=$TOKEN"
+        "docs/ci/spacelift.md|SPACELIFT=true TF_VAR_spacelift_run_id=run1 SPACELIFT_OIDC_TOKEN=$TOKEN"
+        "docs/ci/env0.md|ENV0_ENVIRONMENT_ID=env1 ENV0_DEPLOYMENT_LOG_ID=log1 ENV0_OIDC_TOKEN=$TOKEN"
+        "docs/ci/hcp-terraform.md|TFC_RUN_ID=run-1 TFC_WORKLOAD_IDENTITY_TOKEN=$TOKEN"
+        "docs/ci/kubernetes.md|AWS_WEB_IDENTITY_TOKEN_FILE=$(dirname -- "$EMU_TOKEN")/token.jwt"
+    )
+    for entry in "${RECIPES[@]}"; do
+        page=${entry%%|*}
+        read -r -a ci_vars <<<"${entry#*|}"
+        J=$WORK/recipe-$RUN_NO
+        RUN_NO=$((RUN_NO + 1))
+        job_env "$J/home" "$AWS_DIR:$P_FULL"
+        RC=0
+        "${JOB_ENV[@]}" CI=true "${ci_vars[@]}" AWS_CI_CREDS_BASE_URL="$BASE" AWS_CI_CREDS_INSTALL_DIR="$J/bin" \
+            "$PY" "$HERE/recipe.py" "$REPO/$page" --sh "$DASH" --installer "$BASE/install.sh" \
+            >"$J/out" 2>"$J/err" || RC=$?
+        if [ "$RC" = 0 ] && grep -q "\"Arn\": \"arn:aws:sts::$EMU_ACCOUNT:assumed-role/$ROLE/" "$J/out" &&
+            grep -q "^credential_process = $J/bin/aws-ci-creds --role-arn $ROLE_ARN" "$J/home/.aws/config"; then
+            ok "$page: the manual recipe installs the binary, writes the profile and the job's AWS CLI call is the role"
+        else
+            not_ok "$page: the manual recipe, pasted into a fresh job, works" "exit $RC"
+            show "$J/out"
+            show "$J/err"
+        fi
+    done
+else
+    not_ok "emulator for the recipe tests ready"
 fi
 
 finish

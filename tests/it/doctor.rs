@@ -448,17 +448,25 @@ fn a_profile_written_by_setup_passes_the_profile_lint() {
     let report = json_report(&out);
     let found = profile_findings(&report);
     assert_eq!(out.status.code(), Some(0), "{found:#?}");
-    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found.len(), 3, "{found:#?}");
+    // The settings are the line's own, as the SDKs run it.
     assert_eq!(found[0].0, "pass");
     assert!(
         found[0]
             .1
+            .starts_with("settings: the credential_process line of [profile ci] line 2"),
+        "{found:#?}"
+    );
+    assert_eq!(found[1].0, "pass");
+    assert!(
+        found[1]
+            .1
             .starts_with("line 2: every SDK runs the same credential_process command"),
         "{found:#?}"
     );
-    assert!(found[0].2[0].contains(&format!("\"--role-arn\", \"{ROLE}\"")));
-    assert_eq!(found[1].0, "pass");
-    assert!(found[1].1.contains("exists and is executable"));
+    assert!(found[1].2[0].contains(&format!("\"--role-arn\", \"{ROLE}\"")));
+    assert_eq!(found[2].0, "pass");
+    assert!(found[2].1.contains("exists and is executable"));
 }
 
 #[test]

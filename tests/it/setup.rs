@@ -399,11 +399,11 @@ fn setup_with_only_the_profile_rewrites_its_own_line_with_the_same_options() {
             token.display()
         )
     );
-    // With any option given, only the options given count.
+    // Options given replace the line's own (a token source the whole group); the rest stays.
     let out = setup(&env, &["--token-env", "AWS_ID_TOKEN"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(read(&path).contains(&format!(
-        "credential_process = {} --role-arn {ROLE} --token-env AWS_ID_TOKEN\n",
+        "credential_process = {} --role-arn {ROLE} --token-env AWS_ID_TOKEN --no-cache\n",
         exe()
     )));
 }

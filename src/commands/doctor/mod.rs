@@ -27,6 +27,7 @@ use crate::output::Out;
 
 mod checks;
 mod exchange;
+mod line;
 mod render;
 mod trust;
 
@@ -173,23 +174,47 @@ impl Doctor<'_> {
 
 /// What `doctor` runs with: the settings, or, when only the role ARN is wrong, the settings
 /// without it and that problem (a malformed role ARN is a finding, not the end of the run).
+/// With an aws-ci-creds line in the active profile, its options are the base ([`line`]).
 pub struct Settings {
     cfg: Config,
     role_problem: Option<Error>,
+    /// Where the settings came from when a profile's line gave them.
+    line: Option<String>,
+    /// The profile's line whose options cannot be resolved (doctor then runs with its own).
+    line_problem: Option<(String, Error)>,
 }
 
 impl Settings {
     pub fn resolve(args: &DoctorArgs, env: &Env) -> Result<Settings, Error> {
-        let role_error = match Config::resolve(&args.credentials, env) {
+        let Some(line) = line::line_options(env, args.profile.as_deref()) else {
+            return Settings::from_options(&args.credentials, env);
+        };
+        let merged = crate::commands::setup::overlay(line.options, &args.credentials);
+        match Settings::from_options(&merged, env) {
+            Ok(s) => Ok(Settings {
+                line: Some(line.place),
+                ..s
+            }),
+            Err(e) => Ok(Settings {
+                line_problem: Some((line.place, e)),
+                ..Settings::from_options(&args.credentials, env)?
+            }),
+        }
+    }
+
+    fn from_options(options: &crate::cli::CredentialArgs, env: &Env) -> Result<Settings, Error> {
+        let role_error = match Config::resolve(options, env) {
             Ok(cfg) => {
                 return Ok(Settings {
                     cfg,
                     role_problem: None,
+                    line: None,
+                    line_problem: None,
                 });
             }
             Err(role_error) => role_error,
         };
-        let mut without = args.credentials.clone();
+        let mut without = options.clone();
         without.role_arn = None;
         let env = Env::from_pairs(
             env.iter_os()
@@ -200,6 +225,8 @@ impl Settings {
             Ok(cfg) => Ok(Settings {
                 cfg,
                 role_problem: Some(role_error),
+                line: None,
+                line_problem: None,
             }),
             // Still failing: the problem is another option, which doctor cannot work around.
             Err(_) => Err(role_error),
@@ -219,9 +246,25 @@ pub fn run(
         checks: Vec::new(),
     };
 
-    let Settings { cfg, role_problem } = settings;
+    let Settings {
+        cfg,
+        role_problem,
+        line,
+        line_problem,
+    } = settings;
     let described = cfg.describe();
 
+    if let Some(place) = line {
+        d.add(
+            CheckId::Profile,
+            Status::Pass,
+            format!("settings: the credential_process line of {place}, as the SDKs run it (options given to doctor replace the line's)"),
+        );
+    }
+    if let Some((place, e)) = &line_problem {
+        let check = d.fail_with(CheckId::Profile, e);
+        check.summary = format!("the credential_process line of {place}: {}", check.summary);
+    }
     role_check(&mut d, &cfg, role_problem.as_ref());
     ci_check(&mut d, &ctx.env);
     let token = checks::token_checks(&mut d, &cfg);
