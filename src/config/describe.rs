@@ -67,6 +67,26 @@ impl Config {
         for arn in &role.policy_arns {
             line("policy-arn", arn, &Origin::Flag("--policy-arn"));
         }
+        let chain = &self.chain;
+        if let Some(roles) = &chain.roles {
+            let arns: Vec<&str> = roles.value.iter().map(|r| r.arn.as_str()).collect();
+            line("chain", &arns.join(","), &roles.origin);
+        }
+        let d = &chain.duration_seconds;
+        if chain.roles.is_some() || d.origin != Origin::Default {
+            line("chain-duration", &format!("{}s", d.value), &d.origin);
+        }
+        if let Some(id) = &chain.external_id {
+            line("external-id", &id.value, &id.origin);
+        }
+        for (name, list) in [
+            ("allowed-account-ids", &self.guard.allowed),
+            ("forbidden-account-ids", &self.guard.forbidden),
+        ] {
+            if let Some(l) = list {
+                line(name, &super::chain::ids(&l.value), &l.origin);
+            }
+        }
         let timeout = &net.timeout;
         line(
             "timeout",

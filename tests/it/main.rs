@@ -9,6 +9,7 @@ mod support;
 
 mod architecture;
 mod cache;
+mod chain;
 mod ci_sources;
 mod credential_mode;
 mod demo;
