@@ -409,6 +409,17 @@ fn process_args(
     for arn in &a.policy_arns {
         push("--policy-arn", Some(arn.clone()));
     }
+    for arn in &a.chain {
+        push("--chain", Some(arn.clone()));
+    }
+    push("--external-id", a.external_id.clone());
+    push("--chain-duration", a.chain_duration.clone());
+    for (flag, ids) in [
+        ("--allowed-account-ids", &a.allowed_account_ids),
+        ("--forbidden-account-ids", &a.forbidden_account_ids),
+    ] {
+        push(flag, (!ids.is_empty()).then(|| ids.join(",")));
+    }
     push("--timeout", a.timeout.clone());
     push(
         "--cache-dir",

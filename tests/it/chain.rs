@@ -343,3 +343,33 @@ fn no_secret_of_any_hop_reaches_stderr() {
         5,
     );
 }
+
+#[test]
+fn setup_writes_the_chain_and_the_guard_into_the_profile_line() {
+    let mut env = chain_env();
+    let config = env.path("aws-config");
+    env.set("AWS_CONFIG_FILE", config.to_str().unwrap());
+    let out = env.run(&[
+        "setup",
+        "--profile",
+        "prod",
+        "--role-arn",
+        ROLE,
+        "--chain",
+        TARGET,
+        "--external-id",
+        "ext-42",
+        "--chain-duration",
+        "30m",
+        "--allowed-account-ids",
+        TARGET_ACCOUNT,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&config).unwrap();
+    says(
+        &text,
+        &[&format!(
+            " --role-arn {ROLE} --chain {TARGET} --external-id ext-42 --chain-duration 30m --allowed-account-ids {TARGET_ACCOUNT}\n"
+        )],
+    );
+}
