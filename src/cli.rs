@@ -337,6 +337,22 @@ pub struct CredentialArgs {
     #[arg(long, value_name = "D")]
     pub chain_duration: Option<String>,
 
+    /// Session tag KEY=VALUE on every chained hop (repeatable; needs sts:TagSession) [env: AWS_CI_CREDS_TAGS]
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+
+    /// Make this session tag transitive to later hops (repeatable) [env: AWS_CI_CREDS_TRANSITIVE_TAG_KEYS]
+    #[arg(long = "transitive-tag-key", value_name = "KEY")]
+    pub transitive_tag_keys: Vec<String>,
+
+    /// Source identity set on the chained hops (needs sts:SetSourceIdentity) [env: AWS_CI_CREDS_SOURCE_IDENTITY]
+    #[arg(long, value_name = "ID")]
+    pub source_identity: Option<String>,
+
+    /// Tag chained sessions with the CI's facts: CI, Repository, Ref, Run, Job [env: AWS_CI_CREDS_CI_TAGS=1]
+    #[arg(long)]
+    pub ci_tags: bool,
+
     /// Fail unless the final credentials belong to one of these accounts (comma-separated or repeated) [env: AWS_CI_CREDS_ALLOWED_ACCOUNT_IDS]
     #[arg(long = "allowed-account-ids", value_name = "IDS")]
     pub allowed_account_ids: Vec<String>,

@@ -98,6 +98,7 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
         }
     }
     let role = cfg.require_role()?.clone();
+    cfg.chain.tags.check(!cfg.chain.roles().is_empty())?;
     let Detected {
         source, token, job, ..
     } = detect_token(ctx, cfg)?;
@@ -231,7 +232,7 @@ pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
     let prepared = prepare(ctx, cfg)?;
     let cache = open_cache(ctx, cfg);
     let first = cache_key(cfg, &prepared);
-    let hops = hops::plan(cfg, &prepared, first);
+    let hops = hops::plan(ctx, cfg, &prepared, first);
     hops::Run {
         ctx,
         cfg,

@@ -44,6 +44,10 @@ pub struct HopParts<'a> {
     pub session_name: &'a str,
     pub duration_seconds: u32,
     pub external_id: Option<&'a str>,
+    /// Session tags, in the order sent; transitive keys; source identity.
+    pub tags: &'a [(String, String)],
+    pub transitive_tag_keys: &'a [String],
+    pub source_identity: Option<&'a str>,
     /// As in [`KeyParts::sts_endpoint`].
     pub sts_endpoint: &'a str,
     pub region: &'a str,
@@ -67,12 +71,23 @@ impl CacheKey {
         put_bytes(&mut out, hop.role_arn.as_bytes());
         put_bytes(&mut out, hop.session_name.as_bytes());
         out.extend_from_slice(&hop.duration_seconds.to_be_bytes());
-        match hop.external_id {
-            None => out.push(0),
-            Some(id) => {
-                out.push(1);
-                put_bytes(&mut out, id.as_bytes());
+        for optional in [hop.external_id, hop.source_identity] {
+            match optional {
+                None => out.push(0),
+                Some(text) => {
+                    out.push(1);
+                    put_bytes(&mut out, text.as_bytes());
+                }
             }
+        }
+        out.extend_from_slice(&(hop.tags.len() as u64).to_be_bytes());
+        for (k, v) in hop.tags {
+            put_bytes(&mut out, k.as_bytes());
+            put_bytes(&mut out, v.as_bytes());
+        }
+        out.extend_from_slice(&(hop.transitive_tag_keys.len() as u64).to_be_bytes());
+        for k in hop.transitive_tag_keys {
+            put_bytes(&mut out, k.as_bytes());
         }
         put_bytes(&mut out, hop.sts_endpoint.as_bytes());
         put_bytes(&mut out, hop.region.as_bytes());
@@ -171,13 +186,42 @@ mod tests {
             session_name: "gl-1-2-h1",
             duration_seconds: 3600,
             external_id: None,
+            tags: &[],
+            transitive_tag_keys: &[],
+            source_identity: None,
             sts_endpoint: "rules:eu-west-1:fips=0:dualstack=0",
             region: "eu-west-1",
         };
         let key = CacheKey::chained(&first, &hop);
         assert_eq!(key, CacheKey::chained(&first, &hop));
         assert_ne!(key, first);
+        let tags = [("team".to_string(), "a".to_string())];
+        let other_tags = [("team".to_string(), "b".to_string())];
+        let keys = ["team".to_string()];
         let changed = [
+            CacheKey::chained(&first, &HopParts { tags: &tags, ..hop }),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    tags: &other_tags,
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    tags: &tags,
+                    transitive_tag_keys: &keys,
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    source_identity: Some("octo"),
+                    ..hop
+                },
+            ),
             CacheKey::chained(&other_first, &hop),
             CacheKey::chained(
                 &first,

@@ -414,6 +414,13 @@ fn process_args(
     }
     push("--external-id", a.external_id.clone());
     push("--chain-duration", a.chain_duration.clone());
+    for tag in &a.tags {
+        push("--tag", Some(tag.clone()));
+    }
+    for key in &a.transitive_tag_keys {
+        push("--transitive-tag-key", Some(key.clone()));
+    }
+    push("--source-identity", a.source_identity.clone());
     for (flag, ids) in [
         ("--allowed-account-ids", &a.allowed_account_ids),
         ("--forbidden-account-ids", &a.forbidden_account_ids),
@@ -430,6 +437,9 @@ fn process_args(
             .transpose()?,
     );
     push("--refresh-margin", a.cache.refresh_margin.clone());
+    if a.ci_tags {
+        out.push(("--ci-tags", None));
+    }
     if a.cache.no_cache {
         out.push(("--no-cache", None));
     }

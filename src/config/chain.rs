@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::setting::{Setting, vars};
 
 use super::layer::{Key, checked, invalid, key, or_default};
+use super::tags::SessionTags;
 use super::{MIN_DURATION_SECONDS, RoleArn, parse_duration};
 
 /// AWS caps a session assumed by another role's session at one hour, whatever the role allows.
@@ -22,6 +23,7 @@ pub struct ChainConfig {
     pub roles: Option<Setting<Vec<RoleArn>>>,
     pub external_id: Option<Setting<String>>,
     pub duration_seconds: Setting<u32>,
+    pub tags: SessionTags,
 }
 
 impl ChainConfig {
@@ -84,10 +86,12 @@ impl ChainConfig {
             })
         })?;
         let duration = checked(env, &args.chain_duration, CHAIN_DURATION, chained_duration)?;
+        let tags = SessionTags::from_args(args, env)?;
         Ok(ChainConfig {
             roles,
             external_id,
             duration_seconds: or_default(duration, CHAINED_MAX_SECONDS),
+            tags,
         })
     }
 }

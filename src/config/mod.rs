@@ -18,6 +18,7 @@ mod layer;
 mod network;
 mod role;
 mod source;
+mod tags;
 
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ pub use cache::CacheConfig;
 pub use chain::{AccountGuard, ChainConfig};
 pub use role::RoleConfig;
 pub use source::SourceSettings;
+pub use tags::{MAX_TAG_VALUE, MAX_TAGS, is_tag_char};
 
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 pub const DEFAULT_DURATION_SECONDS: u32 = 3600;

@@ -25,6 +25,49 @@ pub(super) struct Hop {
     pub session_name: String,
     pub duration_seconds: u32,
     pub key: CacheKey,
+    /// Session tags sent on this hop (none on the web-identity hop).
+    pub tags: Vec<(String, String)>,
+}
+
+/// `--tag`s, then (with `--ci-tags`) the CI's facts for keys not given, fitted to STS's limits:
+/// disallowed characters become `_`, values are cut to 256 characters, and the CI tags stop at
+/// 50 tags in all.
+fn session_tags(ctx: &Ctx, cfg: &Config, prepared: &Prepared) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = cfg.chain.tags.pairs().to_vec();
+    if !cfg.chain.tags.ci_tags.value {
+        return tags;
+    }
+    let facts = crate::source::ci_facts(prepared.source.kind(), &ctx.env);
+    if facts.is_empty() {
+        ctx.diag.warn(format!(
+            "--ci-tags: {} has no CI facts to tag the session with",
+            prepared.source.describe()
+        ));
+    }
+    for (key, value) in facts {
+        if tags.len() >= crate::config::MAX_TAGS {
+            ctx.diag.warn(format!(
+                "--ci-tags: {key} left out, the session already has 50 tags"
+            ));
+            continue;
+        }
+        if tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            continue;
+        }
+        let value: String = value
+            .chars()
+            .map(|c| {
+                if crate::config::is_tag_char(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(crate::config::MAX_TAG_VALUE)
+            .collect();
+        tags.push((key.to_string(), value));
+    }
+    tags
 }
 
 /// The session name of hop `i` (0 is the web-identity hop): the job's, with `-hN` after it for
@@ -39,13 +82,20 @@ fn hop_session_name(base: &str, i: usize) -> String {
 }
 
 /// The hops of this run, with their keys. Local only: a hit runs this and nothing more.
-pub(super) fn plan(cfg: &Config, prepared: &Prepared, first: CacheKey) -> Vec<Hop> {
+pub(super) fn plan(ctx: &Ctx, cfg: &Config, prepared: &Prepared, first: CacheKey) -> Vec<Hop> {
     let mut hops = vec![Hop {
         role: prepared.role.clone(),
         session_name: prepared.session_name.clone(),
         duration_seconds: cfg.role.duration_seconds.value,
         key: first,
+        tags: Vec::new(),
     }];
+    let tags = if cfg.chain.roles().is_empty() {
+        Vec::new()
+    } else {
+        session_tags(ctx, cfg, prepared)
+    };
+    let source_identity = cfg.chain.tags.source_identity.as_ref();
     let endpoint = cfg.network.sts_endpoint.value.cache_part();
     for (n, role) in cfg.chain.roles().iter().enumerate() {
         let session_name = hop_session_name(&prepared.session_name, n + 1);
@@ -58,6 +108,9 @@ pub(super) fn plan(cfg: &Config, prepared: &Prepared, first: CacheKey) -> Vec<Ho
                 session_name: &session_name,
                 duration_seconds,
                 external_id: cfg.chain.external_id.as_ref().map(|s| s.value.as_str()),
+                tags: &tags,
+                transitive_tag_keys: cfg.chain.tags.transitive(),
+                source_identity: source_identity.map(|s| s.value.as_str()),
                 sts_endpoint: &endpoint,
                 region: &cfg.network.region.value,
             },
@@ -67,6 +120,7 @@ pub(super) fn plan(cfg: &Config, prepared: &Prepared, first: CacheKey) -> Vec<Ho
             session_name,
             duration_seconds,
             key,
+            tags: tags.clone(),
         });
     }
     hops
@@ -219,6 +273,15 @@ impl Run<'_> {
             session_name: hop.session_name.clone(),
             duration_seconds: hop.duration_seconds,
             external_id: self.cfg.chain.external_id.as_ref().map(|s| s.value.clone()),
+            tags: hop.tags.clone(),
+            transitive_tag_keys: self.cfg.chain.tags.transitive().to_vec(),
+            source_identity: self
+                .cfg
+                .chain
+                .tags
+                .source_identity
+                .as_ref()
+                .map(|s| s.value.clone()),
             endpoint: self.cfg.sts_endpoint_url()?,
             region: self.cfg.network.region.value.clone(),
         };

@@ -111,8 +111,16 @@ fn gave_up(at: &ChainAttempt<'_>, request: &ChainedRequest, last: Option<StsFail
 
 /// What the hop's trust policy must allow, as the fix for a refusal says it.
 fn trust_needs(request: &ChainedRequest) -> String {
+    let mut actions = vec!["\"sts:AssumeRole\""];
+    if !request.tags.is_empty() {
+        actions.push("\"sts:TagSession\"");
+    }
+    if request.source_identity.is_some() {
+        actions.push("\"sts:SetSourceIdentity\"");
+    }
     let mut needs = format!(
-        "its trust policy must allow sts:AssumeRole to the principal {{\"AWS\": \"{}\"}}",
+        "its trust policy must allow [{}] to the principal {{\"AWS\": \"{}\"}}",
+        actions.join(", "),
         request.previous_role.arn
     );
     if let Some(id) = &request.external_id {
@@ -121,9 +129,12 @@ fn trust_needs(request: &ChainedRequest) -> String {
         ));
     }
     needs.push_str(&format!(
-        ", and {}'s permissions must allow sts:AssumeRole on {} (add sts:TagSession to both when sending session tags, sts:SetSourceIdentity when setting a source identity)",
+        ", and {}'s permissions must allow the same actions on {}",
         request.previous_role.name, request.role.arn
     ));
+    if request.tags.is_empty() && request.source_identity.is_none() {
+        needs.push_str(" (sts:TagSession too once session tags are sent, sts:SetSourceIdentity once a source identity is)");
+    }
     needs
 }
 
@@ -188,6 +199,9 @@ mod tests {
             session_name: "gl-1-2-h1".into(),
             duration_seconds: 3600,
             external_id: external_id.map(str::to_string),
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
+            source_identity: None,
             endpoint: "https://sts.eu-west-1.amazonaws.com".into(),
             region: "eu-west-1".into(),
         }
@@ -221,6 +235,21 @@ mod tests {
         assert!(fix.contains("\"sts:ExternalId\": \"ext-42\""), "{fix}");
         assert!(
             fix.contains("sts:TagSession") && fix.contains("sts:SetSourceIdentity"),
+            "{fix}"
+        );
+        let tagged = ChainedRequest {
+            tags: vec![("team".into(), "a".into())],
+            source_identity: Some("octo".into()),
+            ..request(None)
+        };
+        let failure = StsFailure::Service {
+            code: "AccessDenied".into(),
+            message: "m".into(),
+            status: 403,
+        };
+        let fix = explain_hop(failure, &tagged).message().fix.clone().unwrap();
+        assert!(
+            fix.contains("[\"sts:AssumeRole\", \"sts:TagSession\", \"sts:SetSourceIdentity\"]"),
             "{fix}"
         );
         let region = refused("RegionDisabledException", None).fix.unwrap();

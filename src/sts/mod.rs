@@ -49,6 +49,10 @@ pub struct ChainedRequest {
     pub session_name: String,
     pub duration_seconds: u32,
     pub external_id: Option<String>,
+    /// Session tags (`sts:TagSession`), transitive keys, source identity (`sts:SetSourceIdentity`).
+    pub tags: Vec<(String, String)>,
+    pub transitive_tag_keys: Vec<String>,
+    pub source_identity: Option<String>,
     pub endpoint: String,
     pub region: String,
 }

@@ -119,6 +119,23 @@ impl Exchange for SdkExchange {
             if let Some(id) = &request.external_id {
                 call = call.external_id(id);
             }
+            for (key, value) in &request.tags {
+                let tag = aws_sdk_sts::types::Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build();
+                let tag = tag.map_err(|e| StsFailure::Transport {
+                    what: format!("session tag {key} could not be built: {e}"),
+                    cause: None,
+                })?;
+                call = call.tags(tag);
+            }
+            for key in &request.transitive_tag_keys {
+                call = call.transitive_tag_keys(key);
+            }
+            if let Some(identity) = &request.source_identity {
+                call = call.source_identity(identity);
+            }
             let output = call
                 .customize()
                 .config_override(

@@ -15,6 +15,7 @@ use crate::support::*;
 const TARGET: &str = "arn:aws:iam::210987654321:role/prod-deploy";
 const TARGET_ACCOUNT: &str = "210987654321";
 const UNTRUSTING: &str = "arn:aws:iam::210987654321:role/trusts-someone-else";
+const TAGGABLE: &str = "arn:aws:iam::210987654321:role/taggable";
 
 fn config(clock: Option<Clock>, lifetime: Option<u32>) -> EmulatorConfig {
     let mut cfg = EmulatorConfig {
@@ -30,6 +31,11 @@ fn config(clock: Option<Clock>, lifetime: Option<u32>) -> EmulatorConfig {
                 ..ChainTrust::new(TARGET, &[ROLE])
             },
             ChainTrust::new(UNTRUSTING, &["arn:aws:iam::123456789012:role/other"]),
+            ChainTrust {
+                allow_tag_session: true,
+                allow_set_source_identity: true,
+                ..ChainTrust::new(TAGGABLE, &[ROLE])
+            },
         ],
         credential_lifetime_override: lifetime,
         ..EmulatorConfig::default()
@@ -363,13 +369,92 @@ fn setup_writes_the_chain_and_the_guard_into_the_profile_line() {
         "30m",
         "--allowed-account-ids",
         TARGET_ACCOUNT,
+        "--tag",
+        "team=platform",
+        "--ci-tags",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = std::fs::read_to_string(&config).unwrap();
     says(
         &text,
         &[&format!(
-            " --role-arn {ROLE} --chain {TARGET} --external-id ext-42 --chain-duration 30m --allowed-account-ids {TARGET_ACCOUNT}\n"
+            " --role-arn {ROLE} --chain {TARGET} --external-id ext-42 --chain-duration 30m --tag team=platform --allowed-account-ids {TARGET_ACCOUNT} --ci-tags\n"
         )],
+    );
+}
+
+#[test]
+fn session_tags_ci_tags_and_source_identity_reach_sts_and_key_the_hop() {
+    let mut env = chain_env();
+    env.set("CI_PROJECT_PATH", "group/project")
+        .set("CI_COMMIT_REF_NAME", "feature/x#1");
+    let args = |team: &str| {
+        vec![
+            "--role-arn".to_string(),
+            ROLE.into(),
+            "--chain".into(),
+            TAGGABLE.into(),
+            "--tag".into(),
+            format!("team={team}"),
+            "--ci-tags".into(),
+            "--transitive-tag-key".into(),
+            "team".into(),
+            "--source-identity".into(),
+            "octo-bot".into(),
+        ]
+    };
+    let run = |team: &str| env.cmd().args(args(team)).output().unwrap();
+    succeeded(&run("platform"));
+    let rec = env.emu.requests().pop().unwrap();
+    assert_eq!(rec.action, "AssumeRole");
+    let tags: Vec<(String, String)> = (1..)
+        .map_while(|n| {
+            let k = rec.params.get(&format!("Tags.member.{n}.Key"))?;
+            let v = rec.params.get(&format!("Tags.member.{n}.Value"))?;
+            Some((k.clone(), v.clone()))
+        })
+        .collect();
+    let want = [
+        ("team", "platform"),
+        ("CI", "gitlab"),
+        ("Repository", "group/project"),
+        ("Ref", "feature/x_1"),
+        ("Job", "1001"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(tags, want);
+    assert_eq!(rec.params["TransitiveTagKeys.member.1"], "team");
+    assert_eq!(rec.params["SourceIdentity"], "octo-bot");
+
+    succeeded(&run("platform"));
+    assert_eq!(role_calls(&env), 1, "the same tags hit the cache");
+    succeeded(&run("data"));
+    assert_eq!(
+        (env.assume_calls(), role_calls(&env)),
+        (1, 2),
+        "other tags, another key"
+    );
+}
+
+#[test]
+fn tags_need_tag_session_in_the_trust_policy_and_a_chained_hop_to_go_on() {
+    let env = chain_env();
+    let err = failed(&env.run(&[&CHAIN[..], &["--tag", "team=a"]].concat()), 4);
+    says(
+        &err,
+        &["\"sts:AssumeRole\", \"sts:TagSession\"", "STS said: User: "],
+    );
+    let calls = env.emu.requests().len();
+    let err = failed(&env.run(&["--role-arn", ROLE, "--tag", "team=a"]), 2);
+    says(&err, &["--tag", "https://aws.amazon.com/tags", "--chain"]);
+    let err = failed(&env.run(&[&CHAIN[..], &["--tag", "team=a|b"]].concat()), 2);
+    says(&err, &["--tag is `team=a|b`"]);
+    assert_eq!(
+        env.emu.requests().len(),
+        calls,
+        "no call for refused settings"
     );
 }

@@ -43,6 +43,10 @@ fn sample(flag: &str) -> (&'static str, &'static str) {
         "chain-duration" => ("30m", "chain-duration"),
         "allowed-account-ids" => ("123456789012", "allowed-account-ids"),
         "forbidden-account-ids" => ("123456789012", "forbidden-account-ids"),
+        "tag" => ("team=platform", "tag"),
+        "transitive-tag-key" => ("team", "transitive-tag-key"),
+        "source-identity" => ("octo-org", "source-identity"),
+        "ci-tags" => ("1", "ci-tags"),
         other => panic!("--{other} names variables in its help: add it to this table"),
     }
 }
