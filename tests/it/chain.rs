@@ -458,3 +458,49 @@ fn tags_need_tag_session_in_the_trust_policy_and_a_chained_hop_to_go_on() {
         "no call for refused settings"
     );
 }
+
+#[test]
+fn trust_policy_with_a_chain_prints_each_roles_policy_trusting_the_one_before() {
+    let env = chain_env();
+    let out = env.run(&[
+        "trust-policy",
+        "--role-arn",
+        ROLE,
+        "--chain",
+        TARGET,
+        "--chain",
+        TAGGABLE,
+        "--external-id",
+        "ext-42",
+        "--tag",
+        "team=a",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let roles: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, [ROLE, TARGET, TAGGABLE]);
+    assert_eq!(
+        v[0]["TrustPolicy"]["Statement"][0]["Action"],
+        "sts:AssumeRoleWithWebIdentity"
+    );
+    let last = &v[2]["TrustPolicy"]["Statement"][0];
+    assert_eq!(last["Principal"]["AWS"], TARGET);
+    assert_eq!(
+        last["Action"],
+        serde_json::json!(["sts:AssumeRole", "sts:TagSession"])
+    );
+    assert_eq!(
+        last["Condition"]["StringEquals"]["sts:ExternalId"],
+        "ext-42"
+    );
+    assert_eq!(
+        v[1]["TrustPolicy"]["Statement"][0]["Principal"]["AWS"],
+        ROLE
+    );
+    assert_eq!(env.emu.requests().len(), 0, "trust-policy calls nothing");
+}
