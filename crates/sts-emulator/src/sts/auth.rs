@@ -2,13 +2,11 @@
 //! id names the session, the session token must be its own, the session must not have expired,
 //! and the signature is recomputed with the session's secret and compared, as STS does.
 
-use aws_lc_rs::{digest, hmac};
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::StsError;
-use crate::http::{self, Request};
-use crate::{Issued, Shared, jwt};
+use crate::http::Request;
+use crate::{Issued, Shared};
 
 /// How far a request's `X-Amz-Date` may be from STS's clock.
 const MAX_SKEW_MINUTES: i64 = 15;
@@ -45,70 +43,59 @@ fn parse_sigv4(header: &str) -> Option<SigV4Auth<'_>> {
     })
 }
 
-fn sigv4_encode(s: &str) -> String {
-    http::percent_encode(s)
-}
-
-/// Recomputes the SigV4 signature of `req` with `secret`.
-fn sigv4_signature(req: &Request, auth: &SigV4Auth<'_>, secret: &str) -> Option<String> {
-    let amz_date = req.header("x-amz-date")?;
-    let canonical_uri = if req.path.is_empty() {
-        "/".to_string()
-    } else {
-        req.path
-            .split('/')
-            .map(|seg| sigv4_encode(&http::percent_decode(seg)))
-            .collect::<Vec<_>>()
-            .join("/")
-    };
-    let mut query: Vec<(String, String)> = req
-        .query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                sigv4_encode(&http::percent_decode(k)),
-                sigv4_encode(&http::percent_decode(v)),
-            )
-        })
-        .collect();
-    query.sort();
-    let canonical_query = query
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut canonical_headers = String::new();
+/// Recomputes the SigV4 signature of `req` with `issued`'s credentials, by signing the same
+/// request (the headers the client signed, its `X-Amz-Date`, its scope) with aws-sigv4, and
+/// compares it with the one sent. `None` when the request cannot be re-signed at all.
+fn sigv4_matches(
+    req: &Request,
+    auth: &SigV4Auth<'_>,
+    issued: &Issued,
+    access_key_id: &str,
+) -> Option<bool> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let time = NaiveDateTime::parse_from_str(req.header("x-amz-date")?, "%Y%m%dT%H%M%SZ")
+        .ok()?
+        .and_utc();
+    let mut scope = auth.scope.split('/');
+    let (_date, region, service) = (scope.next()?, scope.next()?, scope.next()?);
+    // The signer adds X-Amz-Date and X-Amz-Security-Token itself, from the time and identity.
+    let mut headers = Vec::new();
     for name in auth.signed_headers.split(';') {
-        let value = req.header(name)?;
-        let collapsed = value.split_whitespace().collect::<Vec<_>>().join(" ");
-        canonical_headers.push_str(&format!("{name}:{collapsed}\n"));
+        if name != "x-amz-date" && name != "x-amz-security-token" {
+            headers.push((name, req.header(name)?));
+        }
     }
-    let payload_hash = match req.header("x-amz-content-sha256") {
-        Some(h) => h.to_string(),
-        None => jwt::hex(digest::digest(&digest::SHA256, &req.body).as_ref()),
+    let host = req.header("host")?;
+    let uri = match req.query.as_str() {
+        "" => format!("http://{host}{}", req.path),
+        q => format!("http://{host}{}?{q}", req.path),
     };
-    let canonical_request = format!(
-        "{}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{}\n{payload_hash}",
-        req.method, auth.signed_headers
-    );
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
-        auth.scope,
-        jwt::hex(digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref())
-    );
-    let mut key = format!("AWS4{secret}").into_bytes();
-    for part in auth.scope.split('/') {
-        key = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key), part.as_bytes())
-            .as_ref()
-            .to_vec();
-    }
-    let sig = hmac::sign(
-        &hmac::Key::new(hmac::HMAC_SHA256, &key),
-        string_to_sign.as_bytes(),
-    );
-    Some(jwt::hex(sig.as_ref()))
+    let identity = aws_credential_types::Credentials::new(
+        access_key_id,
+        issued.secret_access_key.clone(),
+        Some(issued.session_token.clone()),
+        None,
+        "sts-emulator",
+    )
+    .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time.into())
+        .settings(SigningSettings::default())
+        .build()
+        .ok()?
+        .into();
+    let signable = SignableRequest::new(
+        &req.method,
+        uri,
+        headers.into_iter(),
+        SignableBody::Bytes(&req.body),
+    )
+    .ok()?;
+    let signature = sign(signable, &params).ok()?.into_parts().1;
+    Some(signature == auth.signature)
 }
 
 /// The session that signed `req`, after checking it is one the emulator issued, that the request
@@ -144,7 +131,7 @@ pub(super) fn authenticate(shared: &Shared, req: &Request) -> Result<Issued, Sts
             "The security token included in the request is expired",
         ));
     }
-    if sigv4_signature(req, &auth, &issued.secret_access_key).as_deref() != Some(auth.signature) {
+    if sigv4_matches(req, &auth, &issued, auth.access_key_id) != Some(true) {
         return Err(StsError::new(
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
