@@ -504,3 +504,52 @@ fn trust_policy_with_a_chain_prints_each_roles_policy_trusting_the_one_before() 
     );
     assert_eq!(env.emu.requests().len(), 0, "trust-policy calls nothing");
 }
+
+/// aws-sdk-rust resolving a chained profile through our `credential_process` line, then
+/// calling STS with the last hop's credentials.
+#[tokio::test]
+#[allow(deprecated)] // aws-config's ProfileFiles aliases, as in sdk.rs
+async fn the_rust_sdk_gets_the_last_hops_credentials_through_a_chained_profile() {
+    use aws_config::profile::ProfileFileCredentialsProvider;
+    use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+    let env = TestEnv::with_config(config(None, None));
+    let token = env.token_file("token", &env.emu.mint(env.gitlab_claims()));
+    let line = format!(
+        "{} --role-arn {ROLE} --chain {TARGET} --external-id ext-42 --allowed-account-ids {TARGET_ACCOUNT} --source file --token-file {} --sts-endpoint {} --cache-dir {} --session-name sdk",
+        bin().display(),
+        token.display(),
+        env.emu.sts_endpoint(),
+        env.cache_dir().display(),
+    );
+    let path = env.path("aws-config");
+    std::fs::write(
+        &path,
+        format!("[profile prod]\ncredential_process = {line}\n"),
+    )
+    .unwrap();
+    let provider = ProfileFileCredentialsProvider::builder()
+        .profile_files(
+            ProfileFiles::builder()
+                .with_file(ProfileFileKind::Config, &path)
+                .build(),
+        )
+        .profile_name("prod")
+        .build();
+    let conf = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new("us-east-1"))
+        .endpoint_url(env.emu.sts_endpoint())
+        .credentials_provider(provider)
+        .build();
+    let who = aws_sdk_sts::Client::from_conf(conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("the SDK call works");
+    assert_eq!(who.account(), Some(TARGET_ACCOUNT));
+    assert_eq!(
+        who.arn(),
+        Some("arn:aws:sts::210987654321:assumed-role/prod-deploy/sdk-h1")
+    );
+    assert_eq!((env.assume_calls(), role_calls(&env)), (1, 1));
+}
