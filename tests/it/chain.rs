@@ -112,6 +112,10 @@ fn a_chain_prints_the_last_hop_caches_each_hop_and_a_hit_reads_only_the_last_ent
     assert_eq!(env.assume_calls(), 2);
     assert_eq!(succeeded(&env.run(&CHAIN)), first);
     assert_eq!(role_calls(&env), 1);
+    // Another profile chained from the same first hop shares that hop's entry.
+    let other = succeeded(&env.run(&["--role-arn", ROLE, "--chain", TAGGABLE]));
+    assert_eq!(other["AccountId"], TARGET_ACCOUNT);
+    assert_eq!((env.assume_calls(), role_calls(&env)), (2, 2));
 }
 
 #[test]
