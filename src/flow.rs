@@ -402,6 +402,7 @@ pub fn exchange(
 }
 
 mod hops;
+pub use hops::walk_chain;
 
 #[cfg(test)]
 mod tests;

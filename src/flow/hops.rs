@@ -15,6 +15,7 @@ use crate::config::{Config, RoleArn};
 use crate::context::Ctx;
 use crate::credentials::Credentials;
 use crate::error::{Error, Message};
+use crate::source::TokenSource;
 use crate::sts::{self, Backoff, ChainAttempt, ChainedRequest, SdkExchange};
 
 use super::{Cached, Prepared, assume_request, exchange, finish, lookup, network, runtime};
@@ -32,16 +33,16 @@ pub(super) struct Hop {
 /// `--tag`s, then (with `--ci-tags`) the CI's facts for keys not given, fitted to STS's limits:
 /// disallowed characters become `_`, values are cut to 256 characters, and the CI tags stop at
 /// 50 tags in all.
-fn session_tags(ctx: &Ctx, cfg: &Config, prepared: &Prepared) -> Vec<(String, String)> {
+fn session_tags(ctx: &Ctx, cfg: &Config, source: &dyn TokenSource) -> Vec<(String, String)> {
     let mut tags: Vec<(String, String)> = cfg.chain.tags.pairs().to_vec();
     if !cfg.chain.tags.ci_tags.value {
         return tags;
     }
-    let facts = crate::source::ci_facts(prepared.source.kind(), &ctx.env);
+    let facts = crate::source::ci_facts(source.kind(), &ctx.env);
     if facts.is_empty() {
         ctx.diag.warn(format!(
             "--ci-tags: {} has no CI facts to tag the session with",
-            prepared.source.describe()
+            source.describe()
         ));
     }
     for (key, value) in facts {
@@ -93,7 +94,7 @@ pub(super) fn plan(ctx: &Ctx, cfg: &Config, prepared: &Prepared, first: CacheKey
     let tags = if cfg.chain.roles().is_empty() {
         Vec::new()
     } else {
-        session_tags(ctx, cfg, prepared)
+        session_tags(ctx, cfg, prepared.source.as_ref())
     };
     let source_identity = cfg.chain.tags.source_identity.as_ref();
     let endpoint = cfg.network.sts_endpoint.value.cache_part();
@@ -265,28 +266,16 @@ impl Run<'_> {
     /// (it outlived its cache entry, or expired mid-run), it is refreshed once and the hop tried
     /// once more; a second refusal is explained, not retried.
     fn chained(&self, i: usize) -> Result<Credentials, Error> {
-        let (hop, previous_hop) = (&self.hops[i], &self.hops[i - 1]);
-        let request = ChainedRequest {
-            hop: i,
-            role: hop.role.clone(),
-            previous_role: previous_hop.role.clone(),
-            session_name: hop.session_name.clone(),
-            duration_seconds: hop.duration_seconds,
-            external_id: self.cfg.chain.external_id.as_ref().map(|s| s.value.clone()),
-            tags: hop.tags.clone(),
-            transitive_tag_keys: self.cfg.chain.tags.transitive().to_vec(),
-            source_identity: self
-                .cfg
-                .chain
-                .tags
-                .source_identity
-                .as_ref()
-                .map(|s| s.value.clone()),
-            endpoint: self.cfg.sts_endpoint_url()?,
-            region: self.cfg.network.region.value.clone(),
-        };
+        let previous_hop = &self.hops[i - 1];
+        let request = chained_request(
+            self.cfg,
+            i,
+            &previous_hop.role,
+            &self.hops[i].session_name,
+            self.hops[i].tags.clone(),
+        )?;
         let previous = self.obtain_hop(i - 1, false)?;
-        match self.assume(&request, &previous) {
+        match assume(self.ctx, self.cfg, &request, &previous, self.started) {
             Err(e) if e.sts_code() == Some(sts::EXPIRED_SESSION) => {
                 self.ctx.diag.info(format!(
                     "STS says the session of hop {} ({}) has expired: refreshing it once",
@@ -294,51 +283,112 @@ impl Run<'_> {
                     previous_hop.role.arn
                 ));
                 let previous = self.obtain_hop(i - 1, true)?;
-                self.assume(&request, &previous)
+                assume(self.ctx, self.cfg, &request, &previous, self.started)
             }
             other => other,
         }
     }
+}
 
-    /// One `AssumeRole`, through the run's network stack, within its deadline.
-    fn assume(
-        &self,
-        request: &ChainedRequest,
-        previous: &Credentials,
-    ) -> Result<Credentials, Error> {
-        let (ctx, cfg) = (self.ctx, self.cfg);
-        let net = network(ctx, cfg)?;
-        if let Ok(uri) = request.endpoint.parse::<hyper::Uri>() {
-            ctx.diag
-                .info(net.proxy.route(&uri).describe(&request.endpoint));
+/// Hop `i`'s `AssumeRole` request, signed by a session of `previous_role`.
+fn chained_request(
+    cfg: &Config,
+    i: usize,
+    previous_role: &RoleArn,
+    session_name: &str,
+    tags: Vec<(String, String)>,
+) -> Result<ChainedRequest, Error> {
+    let chain = &cfg.chain;
+    Ok(ChainedRequest {
+        hop: i,
+        role: chain.roles()[i - 1].clone(),
+        previous_role: previous_role.clone(),
+        session_name: session_name.to_string(),
+        duration_seconds: chain.duration_seconds.value,
+        external_id: chain.external_id.as_ref().map(|s| s.value.clone()),
+        tags,
+        transitive_tag_keys: chain.tags.transitive().to_vec(),
+        source_identity: chain.tags.source_identity.as_ref().map(|s| s.value.clone()),
+        endpoint: cfg.sts_endpoint_url()?,
+        region: cfg.network.region.value.clone(),
+    })
+}
+
+/// One chained hop as `doctor` reports it: the request, and what STS said.
+pub struct ChainStep {
+    pub request: ChainedRequest,
+    pub outcome: Result<Credentials, Error>,
+}
+
+/// Walks every `--chain` hop from the web-identity hop's credentials, without the cache, up to
+/// the first failure, for `doctor` (which reports each hop).
+pub fn walk_chain(
+    ctx: &Ctx,
+    cfg: &Config,
+    source: &dyn TokenSource,
+    first: (&RoleArn, Credentials),
+    first_session: &str,
+    started: Instant,
+) -> Result<Vec<ChainStep>, Error> {
+    let tags = session_tags(ctx, cfg, source);
+    let (mut previous_role, mut previous) = (first.0.clone(), first.1);
+    let mut steps = Vec::new();
+    for i in 1..=cfg.chain.roles().len() {
+        let session_name = hop_session_name(first_session, i);
+        let request = chained_request(cfg, i, &previous_role, &session_name, tags.clone())?;
+        let outcome = assume(ctx, cfg, &request, &previous, started);
+        let failed = outcome.is_err();
+        if let Ok(creds) = &outcome {
+            previous = creds.clone();
+            previous_role = request.role.clone();
         }
-        let sts_http = crate::net::SdkHttpClient::new(net)?;
-        let runtime = runtime()?;
-        let elapsed = self.started.elapsed();
-        let remaining = cfg.network.timeout.value.saturating_sub(elapsed);
-        let result = runtime.block_on(async {
-            let exchange = SdkExchange::new(&request.endpoint, &request.region, sts_http);
-            let now = tokio::time::Instant::now();
-            let attempt = ChainAttempt {
-                exchange: &exchange,
-                diag: &ctx.diag,
-                backoff: Backoff::default(),
-                started: now - elapsed,
-                deadline: now + remaining,
-            };
-            let creds = sts::assume_chained(&attempt, request, previous).await?;
-            ctx.diag.info(format!(
-                "assumed {} until {}",
-                creds.assumed_role_arn,
-                creds
-                    .expiration
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ));
-            Ok(creds)
-        });
-        finish(runtime);
-        result
+        steps.push(ChainStep { request, outcome });
+        if failed {
+            break;
+        }
     }
+    Ok(steps)
+}
+
+/// One `AssumeRole`, through the run's network stack, within its deadline.
+fn assume(
+    ctx: &Ctx,
+    cfg: &Config,
+    request: &ChainedRequest,
+    previous: &Credentials,
+    started: Instant,
+) -> Result<Credentials, Error> {
+    let net = network(ctx, cfg)?;
+    if let Ok(uri) = request.endpoint.parse::<hyper::Uri>() {
+        ctx.diag
+            .info(net.proxy.route(&uri).describe(&request.endpoint));
+    }
+    let sts_http = crate::net::SdkHttpClient::new(net)?;
+    let runtime = runtime()?;
+    let elapsed = started.elapsed();
+    let remaining = cfg.network.timeout.value.saturating_sub(elapsed);
+    let result = runtime.block_on(async {
+        let exchange = SdkExchange::new(&request.endpoint, &request.region, sts_http);
+        let now = tokio::time::Instant::now();
+        let attempt = ChainAttempt {
+            exchange: &exchange,
+            diag: &ctx.diag,
+            backoff: Backoff::default(),
+            started: now - elapsed,
+            deadline: now + remaining,
+        };
+        let creds = sts::assume_chained(&attempt, request, previous).await?;
+        ctx.diag.info(format!(
+            "assumed {} until {}",
+            creds.assumed_role_arn,
+            creds
+                .expiration
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+        Ok(creds)
+    });
+    finish(runtime);
+    result
 }
 
 #[cfg(test)]

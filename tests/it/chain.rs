@@ -12,12 +12,12 @@ use sts_emulator::{ChainTrust, Clock, EmulatorConfig, Fault, RoleTrust};
 use crate::secrets::{Canaries, check};
 use crate::support::*;
 
-const TARGET: &str = "arn:aws:iam::210987654321:role/prod-deploy";
-const TARGET_ACCOUNT: &str = "210987654321";
-const UNTRUSTING: &str = "arn:aws:iam::210987654321:role/trusts-someone-else";
-const TAGGABLE: &str = "arn:aws:iam::210987654321:role/taggable";
+pub(crate) const TARGET: &str = "arn:aws:iam::210987654321:role/prod-deploy";
+pub(crate) const TARGET_ACCOUNT: &str = "210987654321";
+pub(crate) const UNTRUSTING: &str = "arn:aws:iam::210987654321:role/trusts-someone-else";
+pub(crate) const TAGGABLE: &str = "arn:aws:iam::210987654321:role/taggable";
 
-fn config(clock: Option<Clock>, lifetime: Option<u32>) -> EmulatorConfig {
+pub(crate) fn config(clock: Option<Clock>, lifetime: Option<u32>) -> EmulatorConfig {
     let mut cfg = EmulatorConfig {
         roles: vec![RoleTrust {
             role_arn: ROLE.into(),
@@ -46,13 +46,13 @@ fn config(clock: Option<Clock>, lifetime: Option<u32>) -> EmulatorConfig {
     cfg
 }
 
-fn chain_env() -> TestEnv {
+pub(crate) fn chain_env() -> TestEnv {
     let mut env = TestEnv::with_config(config(None, None));
     env.gitlab_job("AWS_ID_TOKEN", env.gitlab_claims());
     env
 }
 
-const CHAIN: [&str; 6] = [
+pub(crate) const CHAIN: [&str; 6] = [
     "--role-arn",
     ROLE,
     "--chain",
@@ -82,7 +82,7 @@ fn set_expiration(entry: &PathBuf, seconds: i64) {
     std::fs::write(entry, serde_json::to_vec(&v).unwrap()).unwrap();
 }
 
-fn role_calls(env: &TestEnv) -> usize {
+pub(crate) fn role_calls(env: &TestEnv) -> usize {
     env.emu.sts_calls("AssumeRole")
 }
 
@@ -355,39 +355,6 @@ fn no_secret_of_any_hop_reaches_stderr() {
 }
 
 #[test]
-fn setup_writes_the_chain_and_the_guard_into_the_profile_line() {
-    let mut env = chain_env();
-    let config = env.path("aws-config");
-    env.set("AWS_CONFIG_FILE", config.to_str().unwrap());
-    let out = env.run(&[
-        "setup",
-        "--profile",
-        "prod",
-        "--role-arn",
-        ROLE,
-        "--chain",
-        TARGET,
-        "--external-id",
-        "ext-42",
-        "--chain-duration",
-        "30m",
-        "--allowed-account-ids",
-        TARGET_ACCOUNT,
-        "--tag",
-        "team=platform",
-        "--ci-tags",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = std::fs::read_to_string(&config).unwrap();
-    says(
-        &text,
-        &[&format!(
-            " --role-arn {ROLE} --chain {TARGET} --external-id ext-42 --chain-duration 30m --tag team=platform --allowed-account-ids {TARGET_ACCOUNT} --ci-tags\n"
-        )],
-    );
-}
-
-#[test]
 fn session_tags_ci_tags_and_source_identity_reach_sts_and_key_the_hop() {
     let mut env = chain_env();
     env.set("CI_PROJECT_PATH", "group/project")
@@ -461,52 +428,6 @@ fn tags_need_tag_session_in_the_trust_policy_and_a_chained_hop_to_go_on() {
         calls,
         "no call for refused settings"
     );
-}
-
-#[test]
-fn trust_policy_with_a_chain_prints_each_roles_policy_trusting_the_one_before() {
-    let env = chain_env();
-    let out = env.run(&[
-        "trust-policy",
-        "--role-arn",
-        ROLE,
-        "--chain",
-        TARGET,
-        "--chain",
-        TAGGABLE,
-        "--external-id",
-        "ext-42",
-        "--tag",
-        "team=a",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let roles: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["Role"].as_str().unwrap())
-        .collect();
-    assert_eq!(roles, [ROLE, TARGET, TAGGABLE]);
-    assert_eq!(
-        v[0]["TrustPolicy"]["Statement"][0]["Action"],
-        "sts:AssumeRoleWithWebIdentity"
-    );
-    let last = &v[2]["TrustPolicy"]["Statement"][0];
-    assert_eq!(last["Principal"]["AWS"], TARGET);
-    assert_eq!(
-        last["Action"],
-        serde_json::json!(["sts:AssumeRole", "sts:TagSession"])
-    );
-    assert_eq!(
-        last["Condition"]["StringEquals"]["sts:ExternalId"],
-        "ext-42"
-    );
-    assert_eq!(
-        v[1]["TrustPolicy"]["Statement"][0]["Principal"]["AWS"],
-        ROLE
-    );
-    assert_eq!(env.emu.requests().len(), 0, "trust-policy calls nothing");
 }
 
 /// aws-sdk-rust resolving a chained profile through our `credential_process` line, then
