@@ -325,6 +325,42 @@ pub struct CredentialArgs {
     #[arg(long = "policy-arn", value_name = "ARN")]
     pub policy_arns: Vec<String>,
 
+    /// After the web-identity role, assume this role with sts:AssumeRole (repeatable, in order; the output is the last) [env: AWS_CI_CREDS_CHAIN]
+    #[arg(long = "chain", value_name = "ARN")]
+    pub chain: Vec<String>,
+
+    /// sts:ExternalId sent on every chained hop [env: AWS_CI_CREDS_EXTERNAL_ID]
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+
+    /// Duration of each chained hop: 900 to 3600 seconds, AWS's cap for role chaining [env: AWS_CI_CREDS_CHAIN_DURATION] [default: 1h]
+    #[arg(long, value_name = "D")]
+    pub chain_duration: Option<String>,
+
+    /// Session tag KEY=VALUE on every chained hop (repeatable; needs sts:TagSession) [env: AWS_CI_CREDS_TAGS]
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+
+    /// Make this session tag transitive to later hops (repeatable) [env: AWS_CI_CREDS_TRANSITIVE_TAG_KEYS]
+    #[arg(long = "transitive-tag-key", value_name = "KEY")]
+    pub transitive_tag_keys: Vec<String>,
+
+    /// Source identity set on the chained hops (needs sts:SetSourceIdentity) [env: AWS_CI_CREDS_SOURCE_IDENTITY]
+    #[arg(long, value_name = "ID")]
+    pub source_identity: Option<String>,
+
+    /// Tag chained sessions with the CI's facts: CI, Repository, Ref, Run, Job [env: AWS_CI_CREDS_CI_TAGS=1]
+    #[arg(long)]
+    pub ci_tags: bool,
+
+    /// Fail unless the final credentials belong to one of these accounts (comma-separated or repeated) [env: AWS_CI_CREDS_ALLOWED_ACCOUNT_IDS]
+    #[arg(long = "allowed-account-ids", value_name = "IDS")]
+    pub allowed_account_ids: Vec<String>,
+
+    /// Fail if the final credentials belong to one of these accounts (comma-separated or repeated) [env: AWS_CI_CREDS_FORBIDDEN_ACCOUNT_IDS]
+    #[arg(long = "forbidden-account-ids", value_name = "IDS")]
+    pub forbidden_account_ids: Vec<String>,
+
     /// Total deadline for the token and STS, retries included: 30s, 2m [env: AWS_CI_CREDS_TIMEOUT] [default: 30s]
     #[arg(long, value_name = "D")]
     pub timeout: Option<String>,

@@ -34,6 +34,10 @@ pub enum Error {
         #[source]
         cause: Option<BoxError>,
     },
+    /// The credentials belong to an account the account guard refuses; nothing was printed or
+    /// cached. The user fixes the role (or chain) or the allowed/forbidden account lists.
+    #[error("{0}")]
+    WrongAccount(Message),
     /// A bug or an unexpected local failure.
     #[error("{message}")]
     Internal {
@@ -69,13 +73,14 @@ impl Error {
             Error::Token(_) => ExitCode::Token,
             Error::StsRefused { .. } => ExitCode::StsRefused,
             Error::Unavailable { .. } => ExitCode::StsUnavailable,
+            Error::WrongAccount(_) => ExitCode::WrongAccount,
             Error::Internal { .. } => ExitCode::Internal,
         }
     }
 
     pub fn message(&self) -> &Message {
         match self {
-            Error::Usage(m) | Error::Token(m) => m,
+            Error::Usage(m) | Error::Token(m) | Error::WrongAccount(m) => m,
             Error::StsRefused { message, .. }
             | Error::Unavailable { message, .. }
             | Error::Internal { message, .. } => message,

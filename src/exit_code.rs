@@ -9,6 +9,7 @@
 //! | 4    | `StsRefused`      | STS answered and refused: trust policy, audience, duration, …    |
 //! | 5    | `StsUnavailable`  | STS or the token endpoint unreachable, or failing past `--timeout` |
 //! | 6    | `CheckFailed`     | `doctor` ran and at least one check failed                       |
+//! | 7    | `WrongAccount`    | the credentials' account is refused by the account guard; nothing printed |
 
 /// Process exit codes; see the module docs for the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +22,12 @@ pub enum ExitCode {
     StsRefused = 4,
     StsUnavailable = 5,
     CheckFailed = 6,
+    WrongAccount = 7,
 }
 
 impl ExitCode {
     /// Every code, in table order (used by `--help` and the docs test).
-    pub const ALL: [ExitCode; 7] = [
+    pub const ALL: [ExitCode; 8] = [
         ExitCode::Success,
         ExitCode::Internal,
         ExitCode::Usage,
@@ -33,6 +35,7 @@ impl ExitCode {
         ExitCode::StsRefused,
         ExitCode::StsUnavailable,
         ExitCode::CheckFailed,
+        ExitCode::WrongAccount,
     ];
 
     pub fn code(self) -> u8 {
@@ -49,6 +52,9 @@ impl ExitCode {
             ExitCode::StsRefused => "STS refused the exchange (trust policy, audience, duration…)",
             ExitCode::StsUnavailable => "STS or the token endpoint unreachable or failing",
             ExitCode::CheckFailed => "doctor: at least one check failed",
+            ExitCode::WrongAccount => {
+                "the credentials' account is refused by --allowed/--forbidden-account-ids"
+            }
         }
     }
 }
@@ -75,7 +81,7 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_stable() {
         let codes: Vec<u8> = ExitCode::ALL.iter().map(|c| c.code()).collect();
-        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7]);
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! The credential flow every command that hands out credentials shares (credential mode,
 //! `exec`, `export`, `serve`, `doctor`'s exchange): detect the token source, look the identity up
-//! in the cache, and on a miss lock, fetch a token, exchange it with STS and store the result.
+//! in the cache, and on a miss lock, fetch a token, exchange it with STS and store the result;
+//! with `--chain`, the same for every later hop (`flow/hops.rs`).
 //!
 //! The hit path stays synchronous: no async runtime, no SDK client, no TLS, no network. The
 //! runtime is built only on a miss.
 
 use std::time::Instant;
 
-use crate::cache::{self, Cache, CacheKey, Entry, EntryMeta, KeyParts, Lookup};
+use crate::cache::{self, Cache, CacheKey, KeyParts, Lookup};
 use crate::config::Config;
 use crate::context::Ctx;
 use crate::credentials::Credentials;
@@ -97,6 +98,7 @@ pub fn prepare(ctx: &Ctx, cfg: &Config) -> Result<Prepared, Error> {
         }
     }
     let role = cfg.require_role()?.clone();
+    cfg.chain.tags.check(!cfg.chain.roles().is_empty())?;
     let Detected {
         source, token, job, ..
     } = detect_token(ctx, cfg)?;
@@ -223,101 +225,23 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error::internal("could not start the async runtime", e))
 }
 
-/// Credentials for the configured role: from the cache when fresh, else from STS.
+/// Credentials for the configured role (the last `--chain` role when chaining): from the cache
+/// when fresh, else from STS; refused when the account guard says so.
 pub fn obtain(ctx: &Ctx, cfg: &Config) -> Result<Credentials, Error> {
     let started = Instant::now();
     let prepared = prepare(ctx, cfg)?;
     let cache = open_cache(ctx, cfg);
-    let key = cache_key(cfg, &prepared);
-    let margin = cache::refresh_margin(
-        cfg.cache.refresh_margin.value,
-        cfg.role.duration_seconds.value,
-    );
-
-    let mut stale = None;
-    if let Some(c) = &cache {
-        match lookup(ctx, c, &key, margin, "cache hit", true) {
-            Cached::Fresh(creds) => return Ok(creds),
-            Cached::Stale(creds) => stale = Some(creds),
-            Cached::Miss => {}
-        }
+    let first = cache_key(cfg, &prepared);
+    let hops = hops::plan(ctx, cfg, &prepared, first);
+    hops::Run {
+        ctx,
+        cfg,
+        prepared: &prepared,
+        cache,
+        hops,
+        started,
     }
-    // Single flight: one process exchanges, the others wait here and then read its entry. The
-    // wait takes at most half the time left, so a stuck holder still leaves time to exchange.
-    let _lock = cache.as_ref().and_then(|c| {
-        let wait = cfg.network.timeout.value.saturating_sub(started.elapsed()) / 2;
-        c.lock(&key, wait)
-            .map_err(|problem| {
-                ctx.diag
-                    .warn(format!("exchanging without the cache lock: {problem}"))
-            })
-            .ok()
-    });
-    if let Some(c) = &cache {
-        match lookup(
-            ctx,
-            c,
-            &key,
-            margin,
-            "cache hit after waiting for another run",
-            false,
-        ) {
-            Cached::Fresh(creds) => return Ok(creds),
-            Cached::Stale(creds) => stale = Some(creds),
-            Cached::Miss => {}
-        }
-    }
-
-    let exchanged = assume_request(cfg, prepared.role.clone(), prepared.session_name.clone())
-        .and_then(|request| {
-            exchange(
-                ctx,
-                cfg,
-                prepared.source.as_ref(),
-                prepared.token,
-                &request,
-                started,
-            )
-        });
-    let (creds, token) = match (exchanged, stale) {
-        (Ok(done), _) => done,
-        // STS could not be reached, but the cached credentials are still valid: better a
-        // shorter-lived answer than a failed job. A refusal is never papered over.
-        (Err(e @ Error::Unavailable { .. }), Some(creds))
-            if creds.remaining(ctx.clock.now()) > chrono::Duration::minutes(1) =>
-        {
-            ctx.diag.warn(format!(
-                "could not refresh the cached credentials ({}); serving them for the {} they have left",
-                e.message().what,
-                sts::human_duration(creds.remaining(ctx.clock.now()).num_seconds())
-            ));
-            return Ok(creds);
-        }
-        (Err(e), _) => return Err(e),
-    };
-
-    if let Some(cache) = &cache {
-        let claims = &token.claims;
-        let entry = Entry {
-            meta: EntryMeta {
-                role_arn: prepared.role.arn.clone(),
-                session_name: prepared.session_name.clone(),
-                issuer: claims.iss.clone().unwrap_or_default(),
-                subject: claims.sub.clone().unwrap_or_default(),
-                audience: claims.aud_display(),
-                source: prepared.source.kind().name().to_string(),
-                created: ctx.clock.now(),
-            },
-            credentials: creds.clone(),
-        };
-        match cache.store(&key, &entry) {
-            Ok(()) => ctx
-                .diag
-                .info(format!("stored in the cache as {}", key.as_str())),
-            Err(problem) => ctx.diag.warn(format!("credentials not cached: {problem}")),
-        }
-    }
-    Ok(creds)
+    .obtain()
 }
 
 /// The cache to use for this run, after saying why (or why not).
@@ -476,6 +400,9 @@ pub fn exchange(
     finish(runtime);
     result
 }
+
+mod hops;
+pub use hops::walk_chain;
 
 #[cfg(test)]
 mod tests;

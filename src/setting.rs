@@ -30,9 +30,20 @@ pub mod vars {
     pub const TOKEN_COMMAND: &str = "AWS_CI_CREDS_TOKEN_COMMAND";
     pub const AZURE_SERVICE_CONNECTION: &str = "AWS_CI_CREDS_AZURE_SERVICE_CONNECTION";
     pub const TFC_TAG: &str = "AWS_CI_CREDS_TFC_TAG";
+    /// Comma-separated role ARNs, like repeated `--chain`.
+    pub const CHAIN: &str = "AWS_CI_CREDS_CHAIN";
+    pub const EXTERNAL_ID: &str = "AWS_CI_CREDS_EXTERNAL_ID";
+    pub const CHAIN_DURATION: &str = "AWS_CI_CREDS_CHAIN_DURATION";
+    pub const ALLOWED_ACCOUNT_IDS: &str = "AWS_CI_CREDS_ALLOWED_ACCOUNT_IDS";
+    pub const FORBIDDEN_ACCOUNT_IDS: &str = "AWS_CI_CREDS_FORBIDDEN_ACCOUNT_IDS";
+    /// Comma-separated `KEY=VALUE` (IAM tag values cannot contain commas).
+    pub const TAGS: &str = "AWS_CI_CREDS_TAGS";
+    pub const TRANSITIVE_TAG_KEYS: &str = "AWS_CI_CREDS_TRANSITIVE_TAG_KEYS";
+    pub const SOURCE_IDENTITY: &str = "AWS_CI_CREDS_SOURCE_IDENTITY";
+    pub const CI_TAGS: &str = "AWS_CI_CREDS_CI_TAGS";
 
     /// The variables that hold text (everything but the paths, which need not be UTF-8).
-    pub const TEXT: [&str; 19] = [
+    pub const TEXT: [&str; 28] = [
         ROLE_ARN,
         AWS_ROLE_ARN,
         SOURCE,
@@ -52,6 +63,15 @@ pub mod vars {
         TOKEN_COMMAND,
         AZURE_SERVICE_CONNECTION,
         TFC_TAG,
+        CHAIN,
+        EXTERNAL_ID,
+        CHAIN_DURATION,
+        ALLOWED_ACCOUNT_IDS,
+        FORBIDDEN_ACCOUNT_IDS,
+        TAGS,
+        TRANSITIVE_TAG_KEYS,
+        SOURCE_IDENTITY,
+        CI_TAGS,
     ];
 }
 

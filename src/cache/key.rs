@@ -33,6 +33,26 @@ pub struct KeyParts<'a> {
     pub job: &'a str,
 }
 
+/// Domain of a chained hop's key: its own, so it can never equal a web-identity key.
+const CHAINED_DOMAIN: &[u8] = b"aws-ci-creds chained hop key v1";
+
+/// What a chained hop's session depends on besides the session that signs its request, whose
+/// key stands for everything before it.
+#[derive(Debug, Clone, Copy)]
+pub struct HopParts<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub duration_seconds: u32,
+    pub external_id: Option<&'a str>,
+    /// Session tags, in the order sent; transitive keys; source identity.
+    pub tags: &'a [(String, String)],
+    pub transitive_tag_keys: &'a [String],
+    pub source_identity: Option<&'a str>,
+    /// As in [`KeyParts::sts_endpoint`].
+    pub sts_endpoint: &'a str,
+    pub region: &'a str,
+}
+
 /// A cache key: 64 lower-case hex digits, safe to use as a file name.
 #[derive(Clone, PartialEq, Eq, Debug, Hash)]
 pub struct CacheKey(String);
@@ -40,6 +60,38 @@ pub struct CacheKey(String);
 impl CacheKey {
     pub fn derive(parts: &KeyParts) -> CacheKey {
         CacheKey(hex(&Sha256::digest(encode(parts))))
+    }
+
+    /// The key of a hop assumed with the session of `previous`: a change anywhere earlier in
+    /// the chain gives every later hop a new key.
+    pub fn chained(previous: &CacheKey, hop: &HopParts) -> CacheKey {
+        let mut out = Vec::with_capacity(256);
+        put_bytes(&mut out, CHAINED_DOMAIN);
+        put_bytes(&mut out, previous.0.as_bytes());
+        put_bytes(&mut out, hop.role_arn.as_bytes());
+        put_bytes(&mut out, hop.session_name.as_bytes());
+        out.extend_from_slice(&hop.duration_seconds.to_be_bytes());
+        for optional in [hop.external_id, hop.source_identity] {
+            match optional {
+                None => out.push(0),
+                Some(text) => {
+                    out.push(1);
+                    put_bytes(&mut out, text.as_bytes());
+                }
+            }
+        }
+        out.extend_from_slice(&(hop.tags.len() as u64).to_be_bytes());
+        for (k, v) in hop.tags {
+            put_bytes(&mut out, k.as_bytes());
+            put_bytes(&mut out, v.as_bytes());
+        }
+        out.extend_from_slice(&(hop.transitive_tag_keys.len() as u64).to_be_bytes());
+        for k in hop.transitive_tag_keys {
+            put_bytes(&mut out, k.as_bytes());
+        }
+        put_bytes(&mut out, hop.sts_endpoint.as_bytes());
+        put_bytes(&mut out, hop.region.as_bytes());
+        CacheKey(hex(&Sha256::digest(out)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -122,6 +174,110 @@ mod tests {
     fn with<'a>(mut parts: KeyParts<'a>, change: impl FnOnce(&mut KeyParts<'a>)) -> KeyParts<'a> {
         change(&mut parts);
         parts
+    }
+
+    #[test]
+    fn a_chained_key_changes_with_every_part_and_with_the_previous_hop() {
+        let arns = base_arns();
+        let first = CacheKey::derive(&base(&arns));
+        let other_first = CacheKey::derive(&with(base(&arns), |p| p.subject = "other"));
+        let hop = HopParts {
+            role_arn: "arn:aws:iam::210987654321:role/target",
+            session_name: "gl-1-2-h1",
+            duration_seconds: 3600,
+            external_id: None,
+            tags: &[],
+            transitive_tag_keys: &[],
+            source_identity: None,
+            sts_endpoint: "rules:eu-west-1:fips=0:dualstack=0",
+            region: "eu-west-1",
+        };
+        let key = CacheKey::chained(&first, &hop);
+        assert_eq!(key, CacheKey::chained(&first, &hop));
+        assert_ne!(key, first);
+        let tags = [("team".to_string(), "a".to_string())];
+        let other_tags = [("team".to_string(), "b".to_string())];
+        let keys = ["team".to_string()];
+        let changed = [
+            CacheKey::chained(&first, &HopParts { tags: &tags, ..hop }),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    tags: &other_tags,
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    tags: &tags,
+                    transitive_tag_keys: &keys,
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    source_identity: Some("octo"),
+                    ..hop
+                },
+            ),
+            CacheKey::chained(&other_first, &hop),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    role_arn: "arn:aws:iam::210987654321:role/x",
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    session_name: "gl-1-2-h2",
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    duration_seconds: 900,
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    external_id: Some(""),
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    external_id: Some("ext"),
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    sts_endpoint: "https://sts.example",
+                    ..hop
+                },
+            ),
+            CacheKey::chained(
+                &first,
+                &HopParts {
+                    region: "us-east-1",
+                    ..hop
+                },
+            ),
+        ];
+        let mut all: Vec<&CacheKey> = changed.iter().collect();
+        all.push(&key);
+        all.sort_by_key(|k| k.as_str().to_string());
+        all.dedup();
+        assert_eq!(all.len(), changed.len() + 1, "every change gives a new key");
     }
 
     #[test]

@@ -75,7 +75,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::credentials::Credentials;
 
-pub use key::{CacheKey, KeyParts};
+pub use key::{CacheKey, HopParts, KeyParts};
 pub use location::select;
 pub use lock::CacheLock;
 

@@ -483,6 +483,24 @@ fn process_args(
     for arn in &a.policy_arns {
         push("--policy-arn", Some(arn.clone()));
     }
+    for arn in &a.chain {
+        push("--chain", Some(arn.clone()));
+    }
+    push("--external-id", a.external_id.clone());
+    push("--chain-duration", a.chain_duration.clone());
+    for tag in &a.tags {
+        push("--tag", Some(tag.clone()));
+    }
+    for key in &a.transitive_tag_keys {
+        push("--transitive-tag-key", Some(key.clone()));
+    }
+    push("--source-identity", a.source_identity.clone());
+    for (flag, ids) in [
+        ("--allowed-account-ids", &a.allowed_account_ids),
+        ("--forbidden-account-ids", &a.forbidden_account_ids),
+    ] {
+        push(flag, (!ids.is_empty()).then(|| ids.join(",")));
+    }
     push("--timeout", a.timeout.clone());
     push(
         "--cache-dir",
@@ -493,6 +511,9 @@ fn process_args(
             .transpose()?,
     );
     push("--refresh-margin", a.cache.refresh_margin.clone());
+    if a.ci_tags {
+        out.push(("--ci-tags", None));
+    }
     if a.cache.no_cache {
         out.push(("--no-cache", None));
     }

@@ -23,6 +23,7 @@ use crate::jwt::Claims;
 use crate::output::Out;
 use crate::sts::issuer_key;
 
+mod chain;
 mod condition;
 mod subject;
 pub use condition::{Operator, SubCondition, sub_condition, sub_condition_for};
@@ -63,7 +64,16 @@ pub fn run(
     let key = issuer_key(&issuer);
     let provider_arn = format!("arn:{partition}:iam::{account_id}:oidc-provider/{key}");
     let doc = policy(&provider_arn, &key, &audience, &condition);
-    out.print_json(&doc)?;
+    if cfg.chain.roles().is_empty() {
+        out.print_json(&doc)?;
+    } else {
+        let first = serde_json::to_value(&doc)
+            .map_err(|e| Error::internal("could not serialise the policy", e))?;
+        out.print_json(&chain::policies(cfg, first)?)?;
+        ctx.diag.plain(
+            "# with --chain: one trust policy per role, in chain order; each chained role trusts the one before it",
+        );
+    }
 
     ctx.diag.plain(format!(
         "# scope: {} ({}); {} subjects: {}",

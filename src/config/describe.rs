@@ -67,6 +67,41 @@ impl Config {
         for arn in &role.policy_arns {
             line("policy-arn", arn, &Origin::Flag("--policy-arn"));
         }
+        let chain = &self.chain;
+        if let Some(roles) = &chain.roles {
+            let arns: Vec<&str> = roles.value.iter().map(|r| r.arn.as_str()).collect();
+            line("chain", &arns.join(","), &roles.origin);
+        }
+        let d = &chain.duration_seconds;
+        if chain.roles.is_some() || d.origin != Origin::Default {
+            line("chain-duration", &format!("{}s", d.value), &d.origin);
+        }
+        if let Some(id) = &chain.external_id {
+            line("external-id", &id.value, &id.origin);
+        }
+        let tags = &chain.tags;
+        if let Some(t) = &tags.tags {
+            let shown: Vec<String> = t.value.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            line("tag", &shown.join(","), &t.origin);
+        }
+        if let Some(t) = &tags.transitive_keys {
+            line("transitive-tag-key", &t.value.join(","), &t.origin);
+        }
+        if let Some(s) = &tags.source_identity {
+            line("source-identity", &s.value, &s.origin);
+        }
+        if tags.ci_tags.origin != Origin::Default {
+            let on = if tags.ci_tags.value { "on" } else { "off" };
+            line("ci-tags", &on, &tags.ci_tags.origin);
+        }
+        for (name, list) in [
+            ("allowed-account-ids", &self.guard.allowed),
+            ("forbidden-account-ids", &self.guard.forbidden),
+        ] {
+            if let Some(l) = list {
+                line(name, &super::chain::ids(&l.value), &l.origin);
+            }
+        }
         let timeout = &net.timeout;
         line(
             "timeout",

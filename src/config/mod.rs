@@ -6,16 +6,19 @@
 //!
 //! [`Config::resolve`] hands each concern its own constructor from the raw arguments and the
 //! environment: the role and session ([`RoleConfig`], `role.rs`), the token source
-//! ([`SourceSettings`], `source.rs`), the network ([`Network`], `network.rs`) and the cache
-//! ([`CacheConfig`], `cache.rs`); `layer.rs` holds the one layer-then-check shape they all use,
+//! ([`SourceSettings`], `source.rs`), the network ([`Network`], `network.rs`), the cache
+//! ([`CacheConfig`], `cache.rs`), the chained hops and the account guard ([`ChainConfig`],
+//! [`AccountGuard`], `chain.rs`); `layer.rs` holds the one layer-then-check shape they all use,
 //! and `describe.rs` the `-v` lines.
 
 mod cache;
+mod chain;
 mod describe;
 mod layer;
 mod network;
 mod role;
 mod source;
+mod tags;
 
 use std::time::Duration;
 
@@ -28,8 +31,10 @@ pub use crate::arn::RoleArn;
 pub use crate::net::Network;
 pub use crate::setting::{Origin, vars};
 pub use cache::CacheConfig;
+pub use chain::{AccountGuard, ChainConfig};
 pub use role::RoleConfig;
 pub use source::SourceSettings;
+pub use tags::{MAX_TAG_VALUE, MAX_TAGS, is_tag_char};
 
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 pub const DEFAULT_DURATION_SECONDS: u32 = 3600;
@@ -46,6 +51,8 @@ pub struct Config {
     pub source: SourceSettings,
     pub network: Network,
     pub cache: CacheConfig,
+    pub chain: ChainConfig,
+    pub guard: AccountGuard,
 }
 
 impl Config {
@@ -58,11 +65,15 @@ impl Config {
         let network = network::from_args(args, env, role.arn.as_ref())?;
         let source = SourceSettings::from_args(args, env, network.timeout.value)?;
         let cache = CacheConfig::from_args(&args.cache, env)?;
+        let chain = ChainConfig::from_args(args, env)?;
+        let guard = AccountGuard::from_args(args, env)?;
         Ok(Config {
             role,
             source,
             network,
             cache,
+            chain,
+            guard,
         })
     }
 

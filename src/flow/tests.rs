@@ -1,6 +1,7 @@
 //! The hit path's promises: the key is made of the endpoint's inputs, and a hit runs no rules.
 
 use super::*;
+use crate::cache::{Entry, EntryMeta};
 use crate::cli::CredentialArgs;
 use crate::env::Env;
 use crate::net::endpoint::RULE_RUNS;

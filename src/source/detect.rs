@@ -181,3 +181,57 @@ fn build(
         SourceKind::Env => Box::new(VariableSource::new(settings, env)?),
     })
 }
+
+/// The CI's facts about this job as `(tag key, value)`: which CI, the repository or project, the
+/// ref, the pipeline or run, the job; from the CI's own variables, so they are known before any
+/// call (they enter the cache key). Unclipped: the caller fits them to STS's limits.
+pub fn ci_facts(kind: SourceKind, env: &Env) -> Vec<(&'static str, String)> {
+    // (Repository, Ref, Run, Job) variables per CI.
+    let names: [&str; 4] = match kind {
+        SourceKind::GitLab => [
+            "CI_PROJECT_PATH",
+            "CI_COMMIT_REF_NAME",
+            "CI_PIPELINE_ID",
+            "CI_JOB_ID",
+        ],
+        SourceKind::GitHub => [
+            "GITHUB_REPOSITORY",
+            "GITHUB_REF_NAME",
+            "GITHUB_RUN_ID",
+            "GITHUB_JOB",
+        ],
+        SourceKind::CircleCi => [
+            "CIRCLE_PROJECT_REPONAME",
+            "CIRCLE_BRANCH",
+            "CIRCLE_WORKFLOW_ID",
+            "CIRCLE_BUILD_NUM",
+        ],
+        SourceKind::Bitbucket => [
+            "BITBUCKET_REPO_FULL_NAME",
+            "BITBUCKET_BRANCH",
+            "BITBUCKET_PIPELINE_UUID",
+            "BITBUCKET_STEP_UUID",
+        ],
+        SourceKind::Buildkite => [
+            "BUILDKITE_PIPELINE_SLUG",
+            "BUILDKITE_BRANCH",
+            "BUILDKITE_BUILD_ID",
+            "BUILDKITE_JOB_ID",
+        ],
+        SourceKind::Azure => [
+            "BUILD_REPOSITORY_NAME",
+            "BUILD_SOURCEBRANCHNAME",
+            "BUILD_BUILDID",
+            "SYSTEM_JOBID",
+        ],
+        SourceKind::Jenkins => ["JOB_NAME", "GIT_BRANCH", "BUILD_NUMBER", "BUILD_TAG"],
+        _ => return Vec::new(),
+    };
+    let mut facts = vec![("CI", kind.name().to_string())];
+    for (key, name) in ["Repository", "Ref", "Run", "Job"].into_iter().zip(names) {
+        if let Some(v) = env.get(name).filter(|v| !v.is_empty()) {
+            facts.push((key, v.to_string()));
+        }
+    }
+    facts
+}

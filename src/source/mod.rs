@@ -60,7 +60,7 @@ pub use bitbucket::BitbucketSource;
 pub use buildkite::BuildkiteSource;
 pub use circleci::CircleCiSource;
 pub use codefresh::CodefreshSource;
-pub use detect::{detect, detect_ci};
+pub use detect::{ci_facts, detect, detect_ci};
 pub use env0::Env0Source;
 pub use file::FileSource;
 pub use github::GitHubSource;

@@ -33,7 +33,7 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    fn delay(&self, attempt: u32) -> Duration {
+    pub(super) fn delay(&self, attempt: u32) -> Duration {
         let window = self
             .base
             .saturating_mul(1u32 << attempt.min(16))

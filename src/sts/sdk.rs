@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::DateTime;
 
-use super::{AssumeRequest, Exchange, StsFailure};
+use super::{AssumeRequest, ChainedRequest, Exchange, StsFailure};
 use crate::credentials::Credentials;
 use crate::error::BoxError;
 use crate::jwt::Token;
@@ -15,6 +15,30 @@ use crate::source::BoxFuture;
 /// The real exchange, through aws-sdk-sts.
 pub struct SdkExchange {
     client: aws_sdk_sts::Client,
+}
+
+/// The SDK's answer to either request, reduced to what both carry.
+fn credentials_of(
+    creds: Option<&aws_sdk_sts::types::Credentials>,
+    assumed_role_arn: String,
+) -> Result<Credentials, StsFailure> {
+    let creds = creds.ok_or_else(|| StsFailure::Transport {
+        what: "STS answered without credentials".into(),
+        cause: None,
+    })?;
+    let expiration = DateTime::from_timestamp(creds.expiration().secs(), 0).ok_or_else(|| {
+        StsFailure::Transport {
+            what: "STS answered with an unreadable expiration".into(),
+            cause: None,
+        }
+    })?;
+    Ok(Credentials {
+        access_key_id: Secret::new(creds.access_key_id().to_string()),
+        secret_access_key: Secret::new(creds.secret_access_key().to_string()),
+        session_token: Secret::new(creds.session_token().to_string()),
+        expiration,
+        assumed_role_arn,
+    })
 }
 
 impl SdkExchange {
@@ -66,38 +90,73 @@ impl Exchange for SdkExchange {
                 );
             }
             let output = call.send().await.map_err(classify)?;
-            let creds = output.credentials().ok_or_else(|| StsFailure::Transport {
-                what: "STS answered without credentials".into(),
-                cause: None,
-            })?;
-            let expiration =
-                DateTime::from_timestamp(creds.expiration().secs(), 0).ok_or_else(|| {
-                    StsFailure::Transport {
-                        what: "STS answered with an unreadable expiration".into(),
-                        cause: None,
-                    }
+            let arn = output.assumed_role_user().map(|u| u.arn().to_string());
+            credentials_of(output.credentials(), arn.unwrap_or_default())
+        })
+    }
+
+    fn assume_role<'a>(
+        &'a self,
+        request: &'a ChainedRequest,
+        previous: &'a Credentials,
+    ) -> BoxFuture<'a, Result<Credentials, StsFailure>> {
+        Box::pin(async move {
+            // The previous hop's session signs this one call only: the client itself keeps no
+            // credentials provider, so nothing else can ever be signed (or re-enter this tool).
+            let signer = aws_sdk_sts::config::Credentials::new(
+                previous.access_key_id.expose(),
+                previous.secret_access_key.expose(),
+                Some(previous.session_token.expose().clone()),
+                None,
+                "aws-ci-creds previous hop",
+            );
+            let mut call = self
+                .client
+                .assume_role()
+                .role_arn(&request.role.arn)
+                .role_session_name(&request.session_name)
+                .duration_seconds(request.duration_seconds as i32);
+            if let Some(id) = &request.external_id {
+                call = call.external_id(id);
+            }
+            for (key, value) in &request.tags {
+                let tag = aws_sdk_sts::types::Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build();
+                let tag = tag.map_err(|e| StsFailure::Transport {
+                    what: format!("session tag {key} could not be built: {e}"),
+                    cause: None,
                 })?;
-            Ok(Credentials {
-                access_key_id: Secret::new(creds.access_key_id().to_string()),
-                secret_access_key: Secret::new(creds.secret_access_key().to_string()),
-                session_token: Secret::new(creds.session_token().to_string()),
-                expiration,
-                assumed_role_arn: output
-                    .assumed_role_user()
-                    .map(|u| u.arn().to_string())
-                    .unwrap_or_default(),
-            })
+                call = call.tags(tag);
+            }
+            for key in &request.transitive_tag_keys {
+                call = call.transitive_tag_keys(key);
+            }
+            if let Some(identity) = &request.source_identity {
+                call = call.source_identity(identity);
+            }
+            let output = call
+                .customize()
+                .config_override(
+                    aws_sdk_sts::config::Builder::default().credentials_provider(signer),
+                )
+                .send()
+                .await
+                .map_err(classify)?;
+            let arn = output.assumed_role_user().map(|u| u.arn().to_string());
+            credentials_of(output.credentials(), arn.unwrap_or_default())
         })
     }
 }
 
-type AssumeError = aws_sdk_sts::error::SdkError<
-    aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError,
-    aws_sdk_sts::config::http::HttpResponse,
->;
+type SdkError<E> = aws_sdk_sts::error::SdkError<E, aws_sdk_sts::config::http::HttpResponse>;
 
-fn classify(err: AssumeError) -> StsFailure {
-    use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+fn classify<E>(err: SdkError<E>) -> StsFailure
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    use aws_sdk_sts::error::SdkError;
     match err {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();

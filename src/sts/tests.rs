@@ -67,6 +67,21 @@ impl Exchange for Scripted {
             .expect("an answer was scripted");
         Box::pin(async move { next })
     }
+
+    fn assume_role<'a>(
+        &'a self,
+        _r: &'a super::ChainedRequest,
+        _p: &'a Credentials,
+    ) -> BoxFuture<'a, Result<Credentials, StsFailure>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let next = self
+            .answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("an answer was scripted");
+        Box::pin(async move { next })
+    }
 }
 
 struct FakeSource {

@@ -487,15 +487,19 @@ start_emulator() {
 # emu_calls ISSUER : how many AssumeRoleWithWebIdentity calls the emulator has served
 emu_calls() {
     "$PY" -c 'import json,sys,urllib.request
-print(json.load(urllib.request.urlopen(sys.argv[1].rstrip("/")+"/_emulator/calls",timeout=5))["AssumeRoleWithWebIdentity"])' "$1"
+print(json.load(urllib.request.urlopen(sys.argv[1].rstrip("/")+"/_emulator/calls",timeout=5)).get(sys.argv[2], 0))' "$1" "${2:-AssumeRoleWithWebIdentity}"
 }
 
 EMU_ACCOUNT=123456789012
 EMU_ROLE=e2e-emulator
 EMU_ROLE_ARN=arn:aws:iam::$EMU_ACCOUNT:role/$EMU_ROLE
 EMU_SUB='project_path:e2e/app:ref_type:branch:ref:main'
+# The second hop of the chained profiles: a role in another account that trusts EMU_ROLE.
+CHAIN_ACCOUNT=210987654321
+CHAIN_ROLE=e2e-target
+CHAIN_ROLE_ARN=arn:aws:iam::$CHAIN_ACCOUNT:role/$CHAIN_ROLE
 emu_up=0
-if start_emulator trusted "$EMU_ROLE_ARN" 'project_path:e2e/app:*' "$EMU_SUB"; then
+if start_emulator trusted "$EMU_ROLE_ARN" 'project_path:e2e/app:*' "$EMU_SUB" --chain-role "$CHAIN_ROLE_ARN"; then
     ok "emulator ready at $EMU_STS"
     emu_up=1
 else
@@ -557,6 +561,18 @@ if [ "$emu_up" = 1 ]; then
         not_ok "emulator: gobase, without shared_config_files the profile is not found" "exit $rc"
     fi
     show "$WORK/logs/$CHECK_NO.err"
+
+    # A two-hop chained profile: the web-identity role, then sts:AssumeRole into
+    # another account, signed with the first hop's session; the account guard
+    # must let the target account through.
+    for c in "${ALL_CLIENTS[@]}" java_profile java; do
+        s=e2e-chain-${c//_/-}
+        add_profile "chain-$c" "$BIN" --role-arn "$EMU_ROLE_ARN" --chain "$CHAIN_ROLE_ARN" \
+            --allowed-account-ids "$CHAIN_ACCOUNT" --token-file "$TRUSTED_TOKEN" \
+            --sts-endpoint "$TRUSTED_STS" --region us-east-1 --session-name "$s" \
+            --cache-dir "$WORK/emu-trusted/cache-chain-$c"
+        check_identity "chained: $c" "$c" "chain-$c" "arn:aws:sts::$CHAIN_ACCOUNT:assumed-role/$CHAIN_ROLE/$s-h1"
+    done
 
     # A role whose trust policy doesn't match the job's subject: STS says
     # AccessDenied, and every client must show the tool's explanation.
@@ -689,6 +705,41 @@ if [ "$emu_up" = 1 ]; then
             ok "cache: burst of 16 Go clients on a cold cache -> 1 AssumeRoleWithWebIdentity"
         else
             not_ok "cache: burst of 16 Go clients on a cold cache -> 1 AssumeRoleWithWebIdentity" "saw $((after - before))"
+        fi
+
+        # 64 Terraform-shaped processes (aws-sdk-go-base, as the provider builds its config) at
+        # once through a two-hop chained profile, cold cache: one call per hop.
+        s=e2e-chain-burst
+        add_profile chain-burst "$BIN" --role-arn "$EMU_ROLE_ARN" --chain "$CHAIN_ROLE_ARN" \
+            --token-file "$TRUSTED_TOKEN" --sts-endpoint "$TRUSTED_STS" --session-name "$s" \
+            --cache-dir "$WORK/emu-trusted/cache-chain-burst"
+        before=$(emu_calls "$TRUSTED_ISSUER")
+        before_role=$(emu_calls "$TRUSTED_ISSUER" AssumeRole)
+        pids=()
+        for i in $(seq 1 64); do
+            client_gobase chain-burst >"$WORK/logs/chain-burst-$i.out" 2>"$WORK/logs/chain-burst-$i.err" &
+            pids+=($!)
+        done
+        bad=0
+        for i in $(seq 1 64); do
+            rc=0
+            wait "${pids[$((i - 1))]}" || rc=$?
+            if [ "$rc" != 0 ] || [ "$(arn_in "$WORK/logs/chain-burst-$i.out")" != "arn:aws:sts::$CHAIN_ACCOUNT:assumed-role/$CHAIN_ROLE/$s-h1" ]; then
+                bad=$((bad + 1))
+                echo "    # client $i: exit $rc"
+                show "$WORK/logs/chain-burst-$i.out" "$WORK/logs/chain-burst-$i.err"
+            fi
+        done
+        calls="$(($(emu_calls "$TRUSTED_ISSUER") - before)) AssumeRoleWithWebIdentity, $(($(emu_calls "$TRUSTED_ISSUER" AssumeRole) - before_role)) AssumeRole"
+        if [ "$bad" = 0 ]; then
+            ok "chained: 64 Terraform-shaped Go clients at once all got the target role"
+        else
+            not_ok "chained: 64 Terraform-shaped Go clients at once all got the target role" "$bad of 64 failed"
+        fi
+        if [ "$calls" = "1 AssumeRoleWithWebIdentity, 1 AssumeRole" ]; then
+            ok "chained: 64 clients on a cold cache -> 1 AssumeRoleWithWebIdentity and 1 AssumeRole"
+        else
+            not_ok "chained: 64 clients on a cold cache -> 1 AssumeRoleWithWebIdentity and 1 AssumeRole" "saw $calls"
         fi
 
         # The AWS CLI keeps nothing between commands: a job that runs 20 `aws`

@@ -38,6 +38,15 @@ fn sample(flag: &str) -> (&'static str, &'static str) {
         "no-cache" => ("1", "cache"),
         "refresh-margin" => ("10m", "refresh-margin"),
         "cache-dir" => ("/var/cache/x", "cache-dir"),
+        "chain" => ("arn:aws:iam::210987654321:role/target", "chain"),
+        "external-id" => ("ext-42", "external-id"),
+        "chain-duration" => ("30m", "chain-duration"),
+        "allowed-account-ids" => ("123456789012", "allowed-account-ids"),
+        "forbidden-account-ids" => ("123456789012", "forbidden-account-ids"),
+        "tag" => ("team=platform", "tag"),
+        "transitive-tag-key" => ("team", "transitive-tag-key"),
+        "source-identity" => ("octo-org", "source-identity"),
+        "ci-tags" => ("1", "ci-tags"),
         other => panic!("--{other} names variables in its help: add it to this table"),
     }
 }

@@ -9,6 +9,8 @@ mod support;
 
 mod architecture;
 mod cache;
+mod chain;
+mod chain_commands;
 mod ci_sources;
 mod credential_mode;
 mod demo;

@@ -9,7 +9,8 @@
 //!
 //! It writes a minted ID token to `--token-out` (mode 0600), then writes `--ready-file`
 //! atomically as JSON (`issuer`, `sts_endpoint`, `pid`, plus the CI token endpoints and their
-//! bearer tokens), and serves until SIGTERM or SIGINT. `GET <issuer>/_emulator/calls` returns
+//! bearer tokens), and serves until SIGTERM or SIGINT. Each `--chain-role ARN` is a role the one
+//! before it (`--role-arn` first) may assume with `sts:AssumeRole`. `GET <issuer>/_emulator/calls` returns
 //! the STS call counts.
 
 use std::path::{Path, PathBuf};
@@ -18,17 +19,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sts_emulator::{Emulator, EmulatorConfig, RoleTrust};
+use sts_emulator::{ChainTrust, Emulator, EmulatorConfig, RoleTrust};
 
 const USAGE: &str = "usage: sts_emulator --role-arn ARN --audience AUD --subject-like PATTERN \
 [--max-session-seconds N] --sub SUB [--claims JSON] --token-out FILE --ready-file FILE \
-[--token-lifetime-seconds N] [--credential-lifetime-seconds N] [--client-id ID]...
+[--token-lifetime-seconds N] [--credential-lifetime-seconds N] [--client-id ID]... [--chain-role ARN]...
 
   --audience AUD     the role trusts this audience; it is also the minted token's aud and the
                      registered client id (unless --client-id is given)
   --claims JSON      extra claims (an object) merged into the minted token; they win over
                      the defaults (iss, aud, iat, nbf, exp, jti) and --sub
   --client-id ID     an audience registered on the IAM OIDC provider (repeatable)
+  --chain-role ARN   a role whose trust policy lets the previous role (--role-arn, or the
+                     previous --chain-role) assume it, with sts:TagSession and
+                     sts:SetSourceIdentity (repeatable, in chain order)
   --credential-lifetime-seconds N
                      issued credentials expire N seconds after issue, whatever DurationSeconds
                      asked for (still validated: 900 at least); for refresh tests";
@@ -45,6 +49,7 @@ struct Args {
     token_lifetime_seconds: i64,
     client_ids: Vec<String>,
     credential_lifetime_seconds: Option<u32>,
+    chain_roles: Vec<String>,
 }
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -59,6 +64,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut token_lifetime_seconds = 3600i64;
     let mut client_ids = Vec::new();
     let mut credential_lifetime_seconds = None;
+    let mut chain_roles = Vec::new();
     while let Some(flag) = argv.next() {
         if flag == "-h" || flag == "--help" {
             return Err(String::new());
@@ -98,6 +104,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| "--token-lifetime-seconds must be a number".to_string())?
             }
             "--client-id" => client_ids.push(value()?),
+            "--chain-role" => chain_roles.push(value()?),
             "--credential-lifetime-seconds" => {
                 credential_lifetime_seconds = Some(
                     value()?
@@ -127,6 +134,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         token_lifetime_seconds,
         client_ids,
         credential_lifetime_seconds,
+        chain_roles,
     })
 }
 
@@ -172,7 +180,22 @@ fn install_signal_handlers() {
 
 fn run(args: Args) -> Result<(), String> {
     install_signal_handlers();
+    let mut previous = args.role_arn.clone();
+    let chain_roles = args
+        .chain_roles
+        .iter()
+        .map(|arn| {
+            let trust = ChainTrust {
+                allow_tag_session: true,
+                allow_set_source_identity: true,
+                ..ChainTrust::new(arn.clone(), &[previous.as_str()])
+            };
+            previous = arn.clone();
+            trust
+        })
+        .collect();
     let emulator = Emulator::start(EmulatorConfig {
+        chain_roles,
         roles: vec![RoleTrust {
             role_arn: args.role_arn.clone(),
             audience: args.audience.clone(),

@@ -13,7 +13,10 @@
 //! * **STS** ([`Emulator::sts_endpoint`]): the awsQuery actions `AssumeRoleWithWebIdentity` and
 //!   `GetCallerIdentity`, validated the way AWS validates them (parameter constraints, RS256
 //!   signature against the issuer's JWKS, issuer, audience, expiry, the role's trust conditions,
-//!   its maximum session duration) and answered with STS's XML, errors included.
+//!   its maximum session duration) and answered with STS's XML, errors included; and
+//!   `AssumeRole` signed (SigV4) with a session it issued, checked against the target role's
+//!   [`ChainTrust`] (which roles may assume it, `sts:ExternalId`, `sts:TagSession`,
+//!   `sts:SetSourceIdentity`), the one-hour cap on chained sessions and the session-tag limits.
 //!
 //! Tests steer it with [`Fault`]s (HTTP errors, STS error codes, hangs, resets, truncated or
 //! non-XML bodies) and inspect what reached it with [`Emulator::requests`] and the counters.
@@ -87,11 +90,45 @@ impl Default for RoleTrust {
     }
 }
 
+/// One IAM role that other roles' sessions may assume with `sts:AssumeRole` (role chaining):
+/// the trust policy's `Principal` list, and the conditions and extra actions it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainTrust {
+    /// `arn:aws:iam::<account>:role/[path/]<name>`.
+    pub role_arn: String,
+    /// The role ARNs (IAM roles, not sessions) whose sessions may assume this one.
+    pub trusted_roles: Vec<String>,
+    /// `StringEquals` on `sts:ExternalId`, when the trust policy has that condition.
+    pub external_id: Option<String>,
+    /// Whether the trust policy also allows `sts:TagSession` (required when tags are sent).
+    pub allow_tag_session: bool,
+    /// Whether the trust policy also allows `sts:SetSourceIdentity`.
+    pub allow_set_source_identity: bool,
+    /// The role's MaxSessionDuration (chained sessions are capped at 3600 whatever it says).
+    pub max_session_seconds: u32,
+}
+
+impl ChainTrust {
+    /// A role that `trusted_roles` may assume, with no condition and no extra action.
+    pub fn new(role_arn: impl Into<String>, trusted_roles: &[&str]) -> ChainTrust {
+        ChainTrust {
+            role_arn: role_arn.into(),
+            trusted_roles: trusted_roles.iter().map(|r| r.to_string()).collect(),
+            external_id: None,
+            allow_tag_session: false,
+            allow_set_source_identity: false,
+            max_session_seconds: 3600,
+        }
+    }
+}
+
 /// How to set up an [`Emulator`].
 #[derive(Clone)]
 pub struct EmulatorConfig {
     /// Roles that trust the issuer. Default: one [`RoleTrust::default`].
     pub roles: Vec<RoleTrust>,
+    /// Roles that trust other roles (`sts:AssumeRole`). Default: none.
+    pub chain_roles: Vec<ChainTrust>,
     /// The client IDs (audiences) registered on the IAM OIDC provider.
     /// Default: `["sts.amazonaws.com"]`.
     pub client_ids: Vec<String>,
@@ -112,6 +149,7 @@ impl Default for EmulatorConfig {
     fn default() -> EmulatorConfig {
         EmulatorConfig {
             roles: vec![RoleTrust::default()],
+            chain_roles: Vec::new(),
             client_ids: vec!["sts.amazonaws.com".to_string()],
             github_request_token: "github-request-token".to_string(),
             azure_request_token: "azure-system-access-token".to_string(),
@@ -125,6 +163,7 @@ impl std::fmt::Debug for EmulatorConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmulatorConfig")
             .field("roles", &self.roles)
+            .field("chain_roles", &self.chain_roles)
             .field("client_ids", &self.client_ids)
             .field(
                 "credential_lifetime_override",
@@ -187,9 +226,11 @@ pub struct RecordedRequest {
     pub fault: Option<Fault>,
 }
 
-/// Credentials handed out by `AssumeRoleWithWebIdentity`, remembered for `GetCallerIdentity`.
+/// Credentials the emulator handed out, remembered to authenticate the requests they sign.
 #[derive(Debug, Clone)]
 struct Issued {
+    /// The IAM role of the session (what a chained role's trust policy names).
+    role_arn: String,
     secret_access_key: String,
     session_token: String,
     expiration: DateTime<Utc>,
@@ -221,6 +262,8 @@ struct Shared {
     keys: jwt::Keys,
     /// `AROA…` unique ids, one per configured role, in `config.roles` order.
     role_ids: Vec<String>,
+    /// The same for `config.chain_roles`.
+    chain_role_ids: Vec<String>,
     state: Mutex<State>,
 }
 
@@ -346,6 +389,11 @@ impl Emulator {
             .iter()
             .map(|_| format!("AROA{}", sts::random_upper_alnum(17)))
             .collect();
+        let chain_role_ids = config
+            .chain_roles
+            .iter()
+            .map(|_| format!("AROA{}", sts::random_upper_alnum(17)))
+            .collect();
         let state = State {
             github_claims: serde_json::json!({}),
             azure_claims: serde_json::json!({}),
@@ -356,6 +404,7 @@ impl Emulator {
             issuer_url,
             keys: jwt::Keys::generate()?,
             role_ids,
+            chain_role_ids,
             state: Mutex::new(state),
         });
         let stop = StopFlag::default();

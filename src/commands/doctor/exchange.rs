@@ -73,6 +73,10 @@ pub(super) fn exchange_checks(
             ));
         }
     }
+    if !cfg.chain.roles().is_empty() {
+        let first = (&role, creds.clone());
+        super::chain::chain_checks(d, cfg, source, first, &request.session_name, started);
+    }
     Some(creds.assumed_role_arn)
 }
 

@@ -25,6 +25,7 @@ use crate::error::Error;
 use crate::exit_code::ExitCode;
 use crate::output::Out;
 
+mod chain;
 mod checks;
 mod exchange;
 mod line;
@@ -59,11 +60,13 @@ pub enum CheckId {
     Profile,
     Exchange,
     CallerIdentity,
+    /// One per `--chain` hop.
+    Chain,
 }
 
 impl CheckId {
     #[cfg(test)]
-    pub const ALL: [CheckId; 11] = [
+    pub const ALL: [CheckId; 12] = [
         CheckId::RoleArn,
         CheckId::Ci,
         CheckId::Source,
@@ -75,6 +78,7 @@ impl CheckId {
         CheckId::Profile,
         CheckId::Exchange,
         CheckId::CallerIdentity,
+        CheckId::Chain,
     ];
 
     /// The id as `--json` spells it.
@@ -92,6 +96,7 @@ impl CheckId {
             CheckId::Profile => "profile",
             CheckId::Exchange => "exchange",
             CheckId::CallerIdentity => "caller_identity",
+            CheckId::Chain => "chain",
         }
     }
 }
@@ -424,6 +429,7 @@ mod tests {
             CheckId::Profile => "profile",
             CheckId::Exchange => "exchange",
             CheckId::CallerIdentity => "caller_identity",
+            CheckId::Chain => "chain",
         };
         for id in CheckId::ALL {
             assert_eq!(id.as_str(), spelling(id));
@@ -432,6 +438,6 @@ mod tests {
         let mut distinct: Vec<&str> = CheckId::ALL.iter().map(|id| id.as_str()).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        assert_eq!(distinct.len(), 11);
+        assert_eq!(distinct.len(), 12);
     }
 }

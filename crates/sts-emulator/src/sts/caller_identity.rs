@@ -1,147 +1,14 @@
-//! `GetCallerIdentity`: the caller signs with credentials the emulator issued, and the
-//! SigV4 signature is recomputed and compared as STS does.
-
-use aws_lc_rs::{digest, hmac};
+//! `GetCallerIdentity`: the caller signs with credentials the emulator issued (checked by
+//! [`super::auth::authenticate`]), and the answer names that session.
 
 use super::StsError;
+use super::auth::authenticate;
 use super::response::{success_response, xml_escape};
 use crate::Shared;
-use crate::http::{self, Request, Response};
-use crate::jwt;
-
-/// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
-struct SigV4Auth<'a> {
-    access_key_id: &'a str,
-    /// `date/region/service/aws4_request`.
-    scope: &'a str,
-    signed_headers: &'a str,
-    signature: &'a str,
-}
-
-fn parse_sigv4(header: &str) -> Option<SigV4Auth<'_>> {
-    let rest = header.strip_prefix("AWS4-HMAC-SHA256")?.trim_start();
-    let mut credential = None;
-    let mut signed_headers = None;
-    let mut signature = None;
-    for part in rest.split(',') {
-        let (k, v) = part.trim().split_once('=')?;
-        match k {
-            "Credential" => credential = Some(v),
-            "SignedHeaders" => signed_headers = Some(v),
-            "Signature" => signature = Some(v),
-            _ => {}
-        }
-    }
-    let (access_key_id, scope) = credential?.split_once('/')?;
-    Some(SigV4Auth {
-        access_key_id,
-        scope,
-        signed_headers: signed_headers?,
-        signature: signature?,
-    })
-}
-
-fn sigv4_encode(s: &str) -> String {
-    http::percent_encode(s)
-}
-
-/// Recomputes the SigV4 signature of `req` with `secret`.
-fn sigv4_signature(req: &Request, auth: &SigV4Auth<'_>, secret: &str) -> Option<String> {
-    let amz_date = req.header("x-amz-date")?;
-    let canonical_uri = if req.path.is_empty() {
-        "/".to_string()
-    } else {
-        req.path
-            .split('/')
-            .map(|seg| sigv4_encode(&http::percent_decode(seg)))
-            .collect::<Vec<_>>()
-            .join("/")
-    };
-    let mut query: Vec<(String, String)> = req
-        .query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                sigv4_encode(&http::percent_decode(k)),
-                sigv4_encode(&http::percent_decode(v)),
-            )
-        })
-        .collect();
-    query.sort();
-    let canonical_query = query
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut canonical_headers = String::new();
-    for name in auth.signed_headers.split(';') {
-        let value = req.header(name)?;
-        let collapsed = value.split_whitespace().collect::<Vec<_>>().join(" ");
-        canonical_headers.push_str(&format!("{name}:{collapsed}\n"));
-    }
-    let payload_hash = match req.header("x-amz-content-sha256") {
-        Some(h) => h.to_string(),
-        None => jwt::hex(digest::digest(&digest::SHA256, &req.body).as_ref()),
-    };
-    let canonical_request = format!(
-        "{}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{}\n{payload_hash}",
-        req.method, auth.signed_headers
-    );
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
-        auth.scope,
-        jwt::hex(digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref())
-    );
-    let mut key = format!("AWS4{secret}").into_bytes();
-    for part in auth.scope.split('/') {
-        key = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key), part.as_bytes())
-            .as_ref()
-            .to_vec();
-    }
-    let sig = hmac::sign(
-        &hmac::Key::new(hmac::HMAC_SHA256, &key),
-        string_to_sign.as_bytes(),
-    );
-    Some(jwt::hex(sig.as_ref()))
-}
+use crate::http::{Request, Response};
 
 pub(super) fn get_caller_identity(shared: &Shared, req: &Request) -> Result<Response, StsError> {
-    let Some(auth) = req.header("authorization") else {
-        return Err(StsError::new(
-            "MissingAuthenticationToken",
-            "Request is missing Authentication Token",
-        ));
-    };
-    let invalid = || {
-        StsError::new(
-            "InvalidClientTokenId",
-            "The security token included in the request is invalid.",
-        )
-    };
-    let auth = parse_sigv4(auth).ok_or_else(invalid)?;
-    let issued = shared
-        .lock()
-        .issued
-        .get(auth.access_key_id)
-        .cloned()
-        .ok_or_else(invalid)?;
-    if req.header("x-amz-security-token") != Some(issued.session_token.as_str()) {
-        return Err(invalid());
-    }
-    if shared.now() >= issued.expiration {
-        return Err(StsError::new(
-            "ExpiredToken",
-            "The security token included in the request is expired",
-        ));
-    }
-    if sigv4_signature(req, &auth, &issued.secret_access_key).as_deref() != Some(auth.signature) {
-        return Err(StsError::new(
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-        ));
-    }
+    let issued = authenticate(shared, req)?;
     let inner = format!(
         "    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n",
         xml_escape(&issued.assumed_role_arn),
@@ -149,19 +16,4 @@ pub(super) fn get_caller_identity(shared: &Shared, req: &Request) -> Result<Resp
         xml_escape(&issued.account)
     );
     Ok(success_response("GetCallerIdentity", &inner))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sigv4_header_parses() {
-        let a = parse_sigv4("AWS4-HMAC-SHA256 Credential=ASIAX/20260101/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc").unwrap();
-        assert_eq!(a.access_key_id, "ASIAX");
-        assert_eq!(a.scope, "20260101/us-east-1/sts/aws4_request");
-        assert_eq!(a.signed_headers, "host;x-amz-date");
-        assert_eq!(a.signature, "abc");
-        assert!(parse_sigv4("Bearer x").is_none());
-    }
 }

@@ -1,6 +1,9 @@
-//! The STS side: awsQuery parsing, `AssumeRoleWithWebIdentity` and `GetCallerIdentity` with
-//! AWS's validation rules, and STS's XML documents (results and `ErrorResponse`).
+//! The STS side: awsQuery parsing, `AssumeRoleWithWebIdentity`, `AssumeRole` and
+//! `GetCallerIdentity` with AWS's validation rules, and STS's XML documents (results and
+//! `ErrorResponse`).
 
+mod assume_role;
+mod auth;
 mod caller_identity;
 mod request;
 mod response;
@@ -15,7 +18,7 @@ use super::http::{self, Outcome, Request, Response, StopFlag};
 use super::jwt;
 use super::{Flavor, RecordedRequest, Shared, apply_fault};
 use caller_identity::get_caller_identity;
-use request::AssumeRoleRequest;
+use request::{AssumeRoleRequest, Kind};
 pub(crate) use response::{error_response, random_upper_alnum};
 pub use trust::string_like;
 
@@ -48,6 +51,7 @@ pub(crate) fn status_for_code(code: &str) -> u16 {
         | "InvalidClientTokenId"
         | "SignatureDoesNotMatch"
         | "MissingAuthenticationToken"
+        | "IncompleteSignature"
         | "ExpiredToken" => 403,
         "InternalFailure" | "InternalError" => 500,
         "ServiceUnavailable" => 503,
@@ -137,7 +141,10 @@ fn dispatch(
         return Err(StsError::new("MissingAction", "Missing Action"));
     }
     let version = params.get("Version").map(String::as_str);
-    let known = matches!(action, "AssumeRoleWithWebIdentity" | "GetCallerIdentity");
+    let known = matches!(
+        action,
+        "AssumeRoleWithWebIdentity" | "AssumeRole" | "GetCallerIdentity"
+    );
     if !known || version != Some(VERSION) {
         return Err(StsError::new(
             "InvalidAction",
@@ -149,6 +156,7 @@ fn dispatch(
     }
     match action {
         "AssumeRoleWithWebIdentity" => assume_role_with_web_identity(shared, params, token),
+        "AssumeRole" => assume_role::assume_role(shared, req, params),
         _ => get_caller_identity(shared, req),
     }
 }
@@ -160,12 +168,12 @@ fn assume_role_with_web_identity(
     params: &BTreeMap<String, String>,
     token: Option<&str>,
 ) -> Result<Response, StsError> {
-    let req = AssumeRoleRequest::parse(params, token)?;
+    let req = AssumeRoleRequest::parse(params, Kind::WebIdentity(token))?;
     let now = shared.now();
-    let token = token::verify(shared, req.token, now)?;
+    let token = token::verify(shared, req.token.expect("checked"), now)?;
     let trusted = trust::check_trust(shared, req.role_arn, &token)?;
     trust::check_session_duration(trusted.role, req.duration)?;
-    let (access_key_id, issued) = response::issue_credentials(shared, &req, &trusted, now);
+    let (access_key_id, issued) = response::issue_credentials(shared, &req, trusted.role_id, now);
     Ok(response::assume_role_result(
         shared,
         &req,

@@ -1,5 +1,6 @@
-//! `AssumeRoleWithWebIdentity`'s parameters: STS's model constraints (every violation reported
-//! in one `ValidationError`), then what the values mean (role ARN, policy ARNs, policy JSON).
+//! The parameters of `AssumeRoleWithWebIdentity` and `AssumeRole`: STS's model constraints
+//! (every violation reported in one `ValidationError`), then what the values mean (role ARN,
+//! policy ARNs, policy JSON, duplicate tag keys).
 
 use std::collections::BTreeMap;
 
@@ -10,46 +11,78 @@ use super::StsError;
 /// `DurationSeconds` when the request leaves it out.
 const DEFAULT_DURATION_SECS: i64 = 3600;
 
-/// An `AssumeRoleWithWebIdentity` request that passed STS's parameter checks.
+/// Which action's members to read.
+#[derive(Clone, Copy)]
+pub(super) enum Kind<'a> {
+    /// `AssumeRoleWithWebIdentity`, with its `WebIdentityToken` (taken out of the parameters).
+    WebIdentity(Option<&'a str>),
+    /// `AssumeRole`: no token, but `ExternalId`, `SourceIdentity`, `Tags`, `TransitiveTagKeys`.
+    Role,
+}
+
+/// A request that passed STS's parameter checks.
 pub(super) struct AssumeRoleRequest<'a> {
     pub role_arn: &'a str,
     /// The role's account and name, from `role_arn`.
     pub account: &'a str,
     pub role_name: &'a str,
     pub session: &'a str,
-    pub token: &'a str,
+    /// The web identity token (`AssumeRoleWithWebIdentity` only).
+    pub token: Option<&'a str>,
     pub duration: i64,
     pub policy: Option<&'a str>,
     /// `PolicyArns.member.N.arn` values, ordered by N.
     pub policy_arns: Vec<(u32, String)>,
+    pub external_id: Option<&'a str>,
+    pub source_identity: Option<&'a str>,
+    /// `Tags.member.N.{Key,Value}`, ordered by N.
+    pub tags: Vec<(String, String)>,
 }
 
 impl<'a> AssumeRoleRequest<'a> {
     /// STS's order: all model constraints first (one error naming each), then the semantics.
     pub(super) fn parse(
         params: &'a BTreeMap<String, String>,
-        token: Option<&'a str>,
+        kind: Kind<'a>,
     ) -> Result<AssumeRoleRequest<'a>, StsError> {
         let mut v = Violations::default();
         let role_arn = params.get("RoleArn").map(String::as_str);
         let session = params.get("RoleSessionName").map(String::as_str);
         check_role_arn(&mut v, role_arn);
         check_session_name(&mut v, session);
-        check_token_length(&mut v, token);
+        let token = match kind {
+            Kind::WebIdentity(token) => {
+                check_token_length(&mut v, token);
+                token
+            }
+            Kind::Role => None,
+        };
         let duration = check_duration(&mut v, params.get("DurationSeconds"));
         let policy = params.get("Policy").map(String::as_str);
         check_policy(&mut v, policy);
         let policy_arns = policy_arns(params);
         check_policy_arn_lengths(&mut v, &policy_arns);
-        v.into_error()?;
-        // A missing member is a violation, so all three are present here.
-        let (role_arn, session, token) = (
-            role_arn.expect("checked"),
-            session.expect("checked"),
-            token.expect("checked"),
+        let role_only = |name: &str| match kind {
+            Kind::Role => params.get(name).map(String::as_str),
+            Kind::WebIdentity(_) => None,
+        };
+        let (external_id, source_identity) = (role_only("ExternalId"), role_only("SourceIdentity"));
+        let (tags, transitive_tag_keys) = match kind {
+            Kind::Role => (tags(params), members(params, "TransitiveTagKeys.member.")),
+            Kind::WebIdentity(_) => (Vec::new(), Vec::new()),
+        };
+        check_role_members(
+            &mut v,
+            external_id,
+            source_identity,
+            &tags,
+            &transitive_tag_keys,
         );
+        v.into_error()?;
+        // A missing member is a violation, so both are present here.
+        let (role_arn, session) = (role_arn.expect("checked"), session.expect("checked"));
 
-        if params.contains_key("ProviderId") {
+        if params.contains_key("ProviderId") && matches!(kind, Kind::WebIdentity(_)) {
             return Err(StsError::new(
                 "ValidationError",
                 "ProviderId is only valid for OAuth 2.0 access tokens; do not send it with an OpenID Connect ID token",
@@ -62,6 +95,8 @@ impl<'a> AssumeRoleRequest<'a> {
         if let Some(p) = policy {
             check_policy_document(p)?;
         }
+        check_duplicate_tag_keys(&tags)?;
+        check_transitive_keys_are_tags(&transitive_tag_keys, &tags)?;
         Ok(AssumeRoleRequest {
             role_arn,
             account,
@@ -71,8 +106,137 @@ impl<'a> AssumeRoleRequest<'a> {
             duration,
             policy,
             policy_arns,
+            external_id,
+            source_identity,
+            tags,
         })
     }
+}
+
+/// `AssumeRole`'s own members: STS's lengths and patterns, and at most 50 tags.
+fn check_role_members(
+    v: &mut Violations,
+    external_id: Option<&str>,
+    source_identity: Option<&str>,
+    tags: &[(String, String)],
+    transitive: &[String],
+) {
+    if let Some(id) = external_id {
+        v.length(id, "externalId", 2, 1224, true);
+        if !id
+            .chars()
+            .all(|c| is_session_name_char(c) || ":/".contains(c))
+        {
+            v.add(
+                Some(id),
+                "externalId",
+                r"Member must satisfy regular expression pattern: [\w+=,.@:\/-]*",
+            );
+        }
+    }
+    if let Some(s) = source_identity {
+        v.length(s, "sourceIdentity", 2, 64, true);
+        if !s.chars().all(is_session_name_char) {
+            v.add(
+                Some(s),
+                "sourceIdentity",
+                r"Member must satisfy regular expression pattern: [\w+=,.@-]*",
+            );
+        }
+    }
+    if tags.len() > 50 {
+        v.add(
+            None,
+            "tags",
+            "Member must have length less than or equal to 50",
+        );
+    }
+    for (n, (key, value)) in tags.iter().enumerate() {
+        let n = n + 1;
+        v.length(key, &format!("tags.{n}.member.key"), 1, 128, true);
+        v.length(value, &format!("tags.{n}.member.value"), 0, 256, true);
+        for (text, member) in [(key, "key"), (value, "value")] {
+            if !text.chars().all(is_tag_char) {
+                v.add(
+                    Some(text),
+                    &format!("tags.{n}.member.{member}"),
+                    r"Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+",
+                );
+            }
+        }
+    }
+    if transitive.len() > 50 {
+        v.add(
+            None,
+            "transitiveTagKeys",
+            "Member must have length less than or equal to 50",
+        );
+    }
+}
+
+/// IAM tag keys are case-insensitive, so `Team` and `team` collide.
+fn check_duplicate_tag_keys(tags: &[(String, String)]) -> Result<(), StsError> {
+    let mut seen = std::collections::BTreeSet::new();
+    if tags.iter().all(|(k, _)| seen.insert(k.to_lowercase())) {
+        return Ok(());
+    }
+    Err(StsError::new(
+        "InvalidParameterValue",
+        "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+    ))
+}
+
+/// A transitive tag key names one of the session's tags.
+fn check_transitive_keys_are_tags(
+    transitive: &[String],
+    tags: &[(String, String)],
+) -> Result<(), StsError> {
+    match transitive
+        .iter()
+        .find(|t| !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(t)))
+    {
+        Some(key) => Err(StsError::new(
+            "InvalidParameterValue",
+            format!("The transitive tag key {key} is not among the session tags."),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Letters, separators, digits and `_.:/=+-@`, as IAM's tag pattern says.
+fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+}
+
+/// `Tags.member.N.Key`/`Value` pairs, ordered by N.
+fn tags(params: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut numbered: Vec<(u32, String, String)> = params
+        .iter()
+        .filter_map(|(k, key)| {
+            let n: u32 = k
+                .strip_prefix("Tags.member.")?
+                .strip_suffix(".Key")?
+                .parse()
+                .ok()?;
+            let value = params
+                .get(&format!("Tags.member.{n}.Value"))
+                .cloned()
+                .unwrap_or_default();
+            Some((n, key.clone(), value))
+        })
+        .collect();
+    numbered.sort();
+    numbered.into_iter().map(|(_, k, v)| (k, v)).collect()
+}
+
+/// `<prefix>N` values, ordered by N.
+fn members(params: &BTreeMap<String, String>, prefix: &str) -> Vec<String> {
+    let mut numbered: Vec<(u32, String)> = params
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.parse().ok()?, v.clone())))
+        .collect();
+    numbered.sort();
+    numbered.into_iter().map(|(_, v)| v).collect()
 }
 
 fn check_role_arn(v: &mut Violations, role_arn: Option<&str>) {

@@ -1,10 +1,9 @@
 //! STS's documents: the XML results and `ErrorResponse`, request ids, and the credentials
-//! `AssumeRoleWithWebIdentity` issues.
+//! `AssumeRoleWithWebIdentity` and `AssumeRole` issue.
 
 use chrono::{DateTime, Timelike, Utc};
 
 use super::request::AssumeRoleRequest;
-use super::trust::TrustedRole;
 use crate::http::Response;
 use crate::{Issued, Shared, jwt};
 
@@ -99,12 +98,12 @@ fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Mints a session for the trusted role and remembers it for `GetCallerIdentity`: the access
-/// key id and the credentials.
+/// Mints a session for the trusted role (`role_id` is its `AROA…` id) and remembers it, so the
+/// requests it signs can be authenticated: the access key id and the credentials.
 pub(super) fn issue_credentials(
     shared: &Shared,
     req: &AssumeRoleRequest<'_>,
-    trusted: &TrustedRole<'_, '_>,
+    role_id: &str,
     now: DateTime<Utc>,
 ) -> (String, Issued) {
     let access_key_id = format!("ASIA{}", random_upper_alnum(16));
@@ -124,11 +123,12 @@ pub(super) fn issue_credentials(
     let expiration = now.with_nanosecond(0).unwrap_or(now) + chrono::Duration::seconds(lifetime);
     let (account, role_name, session) = (req.account, req.role_name, req.session);
     let issued = Issued {
+        role_arn: req.role_arn.to_string(),
         secret_access_key,
         session_token,
         expiration,
         assumed_role_arn: format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session}"),
-        assumed_role_id: format!("{}:{session}", trusted.role_id),
+        assumed_role_id: format!("{role_id}:{session}"),
         account: account.to_string(),
     };
     shared
@@ -168,12 +168,37 @@ pub(super) fn assume_role_result(
     success_response("AssumeRoleWithWebIdentity", &inner)
 }
 
-/// The `<PackedPolicySize>` element (a rough percentage) when session policies were passed.
+/// The `AssumeRoleResult` document for a chained session.
+pub(super) fn chained_result(
+    req: &AssumeRoleRequest<'_>,
+    access_key_id: &str,
+    issued: &Issued,
+) -> Response {
+    let e = |s: &str| xml_escape(s);
+    let source_identity = req.source_identity.map_or(String::new(), |s| {
+        format!("    <SourceIdentity>{}</SourceIdentity>\n", e(s))
+    });
+    let inner = format!(
+        "{source_identity}    <AssumedRoleUser>\n      <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{}</Expiration>\n    </Credentials>\n{}",
+        e(&issued.assumed_role_id),
+        e(&issued.assumed_role_arn),
+        e(access_key_id),
+        e(&issued.secret_access_key),
+        e(&issued.session_token),
+        format_time(issued.expiration),
+        packed_policy_size(req),
+    );
+    success_response("AssumeRole", &inner)
+}
+
+/// The `<PackedPolicySize>` element (a rough percentage) when session policies or tags were
+/// passed.
 fn packed_policy_size(req: &AssumeRoleRequest<'_>) -> String {
-    if req.policy.is_none() && req.policy_arns.is_empty() {
+    if req.policy.is_none() && req.policy_arns.is_empty() && req.tags.is_empty() {
         return String::new();
     }
-    let size = req.policy.map_or(0, str::len) + 64 * req.policy_arns.len();
+    let tags: usize = req.tags.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let size = req.policy.map_or(0, str::len) + 64 * req.policy_arns.len() + tags;
     format!(
         "    <PackedPolicySize>{}</PackedPolicySize>\n",
         (size * 100 / 2048).clamp(1, 100)

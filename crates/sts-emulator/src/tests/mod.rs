@@ -1,6 +1,7 @@
 //! Behaviour tests for the emulator, over real sockets (and, in `sdk`, the real STS client).
 //! This module holds the raw-HTTP helpers every test file shares.
 
+mod chain;
 mod faults;
 mod issuer;
 mod sdk;

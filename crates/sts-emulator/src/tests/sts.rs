@@ -301,7 +301,10 @@ fn session_options_are_accepted_and_recorded_without_the_token() {
 #[test]
 fn unknown_actions_and_versions_are_invalid_action() {
     let emu = start();
-    let r = sts_post(&emu, &[("Action", "AssumeRole"), ("Version", "2011-06-15")]);
+    let r = sts_post(
+        &emu,
+        &[("Action", "AssumeRoleWithSAML"), ("Version", "2011-06-15")],
+    );
     assert_error(&r, 400, "InvalidAction");
     let r = sts_post(&emu, &[("Action", "GetCallerIdentity")]);
     assert_error(&r, 400, "InvalidAction");
