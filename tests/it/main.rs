@@ -7,22 +7,35 @@
 
 mod support;
 
+// The modules marked `cfg(unix)` drive the binary through `sh` helpers, file modes, symlinks,
+// signals or uids on every other test; Windows's own behaviour there is tested by the unit tests
+// under `src/sys/windows` and tests/windows/run.sh (see docs/building.md).
+
 mod architecture;
+#[cfg(unix)]
 mod cache;
+#[cfg(unix)]
 mod ci_sources;
 mod credential_mode;
 mod demo;
+#[cfg(unix)]
 mod doctor;
+#[cfg(unix)]
 mod exec;
+#[cfg(unix)]
 mod expired;
 mod export;
+#[cfg(unix)]
 mod faults;
 mod help_env;
 mod manual;
 mod network;
 mod sdk;
 mod secrets;
+#[cfg(unix)]
 mod serve;
+#[cfg(unix)]
 mod serve_sdk;
+#[cfg(unix)]
 mod setup;
 mod trust_policy;

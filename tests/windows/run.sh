@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# The Windows build, checked on Linux: cross-build for x86_64-pc-windows-gnu with Debian's
+# mingw-w64, clippy for that target with warnings as errors, then the tests under Debian's Wine:
+#   - the library's unit tests (`cargo test --lib`, Wine as the target's runner);
+#   - the Windows binary against the Linux STS emulator on 127.0.0.1: a credential-mode
+#     exchange, a cache hit (the emulator counts no second call), `setup`, and a `.cmd` token
+#     helper run through cmd.exe.
+# What Wine cannot prove (ACL enforcement, elevated owners, console control events, junctions)
+# is listed in docs/building.md.
+#
+# Prints `ok - NAME` / `not ok - NAME`, then `windows: N passed, M failed`; exits non-zero if
+# anything failed.
+#
+# Environment:
+#   WINDOWS_SKIP_SETUP  1 = don't install packages or the rustup target (already there)
+#   WINDOWS_STEPS       which steps to run (default "lint unit e2e")
+#   STS_EMULATOR_BIN    the Linux emulator (default: built with `cargo build --example sts_emulator`)
+set -euo pipefail
+
+WIN_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd -- "$WIN_DIR/../.." && pwd)
+TARGET=x86_64-pc-windows-gnu
+STEPS=${WINDOWS_STEPS:-lint unit e2e}
+# Downloads and the Wine prefix live outside the clone, so later runs on this machine are warm.
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/aws-ci-creds-ci
+export WINEPREFIX=$CACHE/wine
+# No debug chatter, and no prompts to install Mono or Gecko (nothing here needs them).
+export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+WINE=/usr/lib/wine/wine64
+
+PASSED=0
+FAILED=0
+ok() {
+    PASSED=$((PASSED + 1))
+    echo "ok - $1"
+}
+not_ok() {
+    FAILED=$((FAILED + 1))
+    echo "not ok - $1"
+    if [ -n "${2:-}" ]; then echo "    # $2"; fi
+}
+section() { printf '\n# %s\n' "$*"; }
+show() { sed 's/^/    # /' "$1" | head -n 40; }
+has() { [[ " $STEPS " == *" $1 "* ]]; }
+
+# --- setup: packages, the rustup target, the Wine prefix with the ProcessPrng shim -------------
+if [ "${WINDOWS_SKIP_SETUP:-0}" != 1 ]; then
+    missing=()
+    command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64)
+    command -v nasm >/dev/null || missing+=(nasm)
+    [ -x "$WINE" ] || missing+=(wine wine64)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    rustup target list --installed | grep -qx "$TARGET" || rustup target add "$TARGET" >/dev/null 2>&1
+fi
+
+cd "$REPO_DIR"
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+
+# Rust's std (1.78 and later) imports ProcessPrng from bcryptprimitives.dll, which Wine has only
+# from 9.0: under Debian's Wine 8 every Rust program fails to load without it. The shim (~20
+# lines, tests/windows/processprng.c) forwards to RtlGenRandom, which Wine 8 has. It goes into the
+# test prefix's system32 only; Windows has the real DLL and nothing of this is shipped.
+wine_prefix() {
+    local shim=$CACHE/bcryptprimitives.dll
+    mkdir -p "$CACHE"
+    if [ ! -f "$shim" ] || [ "$WIN_DIR/processprng.c" -nt "$shim" ]; then
+        x86_64-w64-mingw32-gcc -O2 -shared -o "$shim.tmp" "$WIN_DIR/processprng.c" \
+            "$WIN_DIR/processprng.def" -ladvapi32
+        mv "$shim.tmp" "$shim"
+    fi
+    if [ ! -f "$WINEPREFIX/.aws-ci-creds-ready" ]; then
+        rm -rf "$WINEPREFIX"
+        "$WINE" wineboot -i >/dev/null 2>&1
+        /usr/lib/wine/wineserver -w
+        touch "$WINEPREFIX/.aws-ci-creds-ready"
+    fi
+    cp "$shim" "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+}
+
+if has lint; then
+    section "clippy for $TARGET (warnings are errors)"
+    if cargo clippy --target "$TARGET" --all-targets -- -D warnings >"$CACHE.clippy.log" 2>&1; then
+        ok "clippy --target $TARGET --all-targets"
+    else
+        not_ok "clippy --target $TARGET --all-targets" "see below"
+        grep -E '^(error|warning)' -A6 "$CACHE.clippy.log" | head -n 60 | sed 's/^/    # /'
+    fi
+fi
+
+if has unit || has e2e; then
+    wine_prefix
+    # Wine's start-up is the slow part; keep one wineserver up for the whole run.
+    /usr/lib/wine/wineserver -p
+    trap '/usr/lib/wine/wineserver -k 2>/dev/null || true' EXIT
+fi
+
+if has unit; then
+    section "unit tests under Wine"
+    log=$(mktemp)
+    if CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE \
+        cargo test --target "$TARGET" --lib -- --test-threads 2 >"$log" 2>&1; then
+        ok "cargo test --lib under Wine: $(grep -E '^test result:' "$log" | tail -n 1)"
+    else
+        not_ok "cargo test --lib under Wine" "$(grep -E '^test result:' "$log" | tail -n 1)"
+        grep -E '^test .* FAILED$|panicked' "$log" | head -n 40 | sed 's/^/    # /'
+    fi
+    rm -f "$log"
+fi
+
+if has e2e; then
+    section "the Windows binary against the STS emulator"
+    cargo build --target "$TARGET" --bin aws-ci-creds >/dev/null 2>&1
+    EXE=$TARGET_DIR/$TARGET/debug/aws-ci-creds.exe
+    EMULATOR=${STS_EMULATOR_BIN:-}
+    if [ -z "$EMULATOR" ]; then
+        cargo build --example sts_emulator >/dev/null 2>&1
+        EMULATOR=$TARGET_DIR/debug/examples/sts_emulator
+    fi
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/aws-ci-creds-windows.XXXXXX")
+    EMU_PID=
+    cleanup() {
+        if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
+        rm -rf "$WORK"
+        /usr/lib/wine/wineserver -k 2>/dev/null || true
+    }
+    trap cleanup EXIT
+    winpath() { printf 'Z:%s' "${1//\//\\}"; }
+
+    ROLE=arn:aws:iam::123456789012:role/windows
+    "$EMULATOR" --role-arn "$ROLE" --audience sts.amazonaws.com --subject-like 'repo:w/*' \
+        --sub 'repo:w/app' --token-out "$WORK/token.jwt" --ready-file "$WORK/ready.json" \
+        >"$WORK/emulator.log" 2>&1 &
+    EMU_PID=$!
+    for _ in $(seq 1 150); do [ -s "$WORK/ready.json" ] && break; sleep 0.2; done
+    STS=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["sts_endpoint"])' "$WORK/ready.json")
+    ISSUER=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["issuer"])' "$WORK/ready.json")
+    calls() {
+        python3 -c 'import json,sys,urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1].rstrip("/")+"/_emulator/calls",timeout=5))["AssumeRoleWithWebIdentity"])' "$ISSUER"
+    }
+    # The job's environment, as a runner would give it; the rest of this machine's is left out.
+    mkdir -p "$WORK/profile"
+    run_exe() {
+        env -i PATH=/usr/bin:/bin HOME="$WORK/profile" WINEPREFIX="$WINEPREFIX" WINEDEBUG=-all \
+            WINEDLLOVERRIDES="$WINEDLLOVERRIDES" USERPROFILE="$(winpath "$WORK/profile")" \
+            AWS_ROLE_ARN=$ROLE AWS_REGION=us-east-1 AWS_ENDPOINT_URL_STS="$STS" \
+            AWS_CI_CREDS_CACHE_DIR="$(winpath "$WORK/cache")" "$@"
+    }
+
+    if run_exe AWS_WEB_IDENTITY_TOKEN_FILE="$(winpath "$WORK/token.jwt")" \
+        "$WINE" "$EXE" >"$WORK/out1" 2>"$WORK/err1" &&
+        python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));assert d["Version"]==1 and d["AccessKeyId"] and d["SessionToken"]' "$WORK/out1"; then
+        ok "credential mode: one JSON document from STS (emulator calls: $(calls))"
+    else
+        not_ok "credential mode: one JSON document from STS"; show "$WORK/err1"
+    fi
+    before=$(calls)
+    if run_exe AWS_WEB_IDENTITY_TOKEN_FILE="$(winpath "$WORK/token.jwt")" \
+        "$WINE" "$EXE" >"$WORK/out2" 2>"$WORK/err2" && cmp -s "$WORK/out1" "$WORK/out2" &&
+        [ "$(calls)" = "$before" ]; then
+        ok "a second run is a cache hit (same JSON, no STS call)"
+    else
+        not_ok "a second run is a cache hit" "calls $before -> $(calls)"; show "$WORK/err2"
+    fi
+
+    # A .cmd helper prints the token; Rust's Command runs .cmd files through cmd.exe.
+    printf '@echo off\r\ntype %s\r\n' "$(winpath "$WORK/token.jwt")" >"$WORK/helper.cmd"
+    if run_exe AWS_CI_CREDS_NO_CACHE=1 \
+        "$WINE" "$EXE" --token-command "'$(winpath "$WORK/helper.cmd")'" >"$WORK/out3" 2>"$WORK/err3" &&
+        python3 -c 'import json,sys;assert json.load(open(sys.argv[1]))["Version"]==1' "$WORK/out3"; then
+        ok "--token-command runs a .cmd helper"
+    else
+        not_ok "--token-command runs a .cmd helper"; show "$WORK/err3"
+    fi
+
+    if run_exe "$WINE" "$EXE" setup --profile ci --role-arn "$ROLE" >"$WORK/out4" 2>"$WORK/err4" &&
+        grep -q '^credential_process = ' "$WORK/profile/.aws/config"; then
+        ok "setup writes %USERPROFILE%\\.aws\\config: $(grep '^credential_process' "$WORK/profile/.aws/config")"
+    else
+        not_ok "setup writes %USERPROFILE%\\.aws\\config"; show "$WORK/err4"
+    fi
+fi
+
+printf '\nwindows: %d passed, %d failed\n' "$PASSED" "$FAILED"
+[ "$FAILED" = 0 ]
