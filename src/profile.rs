@@ -151,7 +151,7 @@ mod tests {
         let ci = ProfileSettings::parse("ci", file);
         assert_eq!(ci.flag("use_fips_endpoint"), Some(true));
         assert_eq!(ci.get("ca_bundle"), Some("~/corp.pem"));
-        let env = Env::from_pairs([("HOME", "/home/u")]);
+        let env = Env::from_pairs([(crate::sys::env::HOME, "/home/u")]);
         assert_eq!(
             ci.path("ca_bundle", &env),
             Some(PathBuf::from("/home/u/corp.pem"))

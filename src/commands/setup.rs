@@ -228,7 +228,7 @@ fn credential_process(ctx: &Ctx, creds: &CredentialArgs) -> Result<String, Error
         .paths
         .current_exe
         .as_ref()
-        .and_then(|p| std::fs::canonicalize(p).ok())
+        .and_then(|p| crate::sys::fs::canonicalize(p).ok())
         .ok_or_else(|| {
             Error::usage(
                 "the path of this aws-ci-creds binary cannot be found",

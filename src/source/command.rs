@@ -332,6 +332,7 @@ mod tests {
         assert_eq!(lines.last().unwrap(), "line 19");
     }
 
+    #[cfg(unix)]
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -339,14 +340,17 @@ mod tests {
             .unwrap()
     }
 
+    #[cfg(unix)]
     fn sh(script: &str) -> Vec<String> {
         vec!["/bin/sh".into(), "-c".into(), script.into()]
     }
 
+    #[cfg(unix)]
     fn path_env() -> Env {
         Env::from_pairs([("PATH", "/usr/bin:/bin"), ("ONLY_THIS", "yes")])
     }
 
+    #[cfg(unix)] // runs `sh`
     #[test]
     fn runs_with_the_snapshot_environment_and_no_stdin() {
         let out = rt()
@@ -360,6 +364,7 @@ mod tests {
         assert_eq!(out.stderr.trim(), "err");
     }
 
+    #[cfg(unix)] // runs `sh`
     #[test]
     fn failures_are_told_apart() {
         let rt = rt();
@@ -382,6 +387,7 @@ mod tests {
         ));
     }
 
+    #[cfg(unix)] // runs `sh`
     #[test]
     fn a_command_past_its_limit_is_stopped() {
         let got = rt().block_on(run(

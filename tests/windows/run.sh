@@ -39,9 +39,16 @@ not_ok() {
     echo "not ok - $1"
     if [ -n "${2:-}" ]; then echo "    # $2"; fi
 }
+# A failure that is a documented gap of Wine 8, not of the tool: reported TAP-style as TODO and
+# not counted as failed.
+known_issue() { echo "not ok - $1 # TODO $2"; }
 section() { printf '\n# %s\n' "$*"; }
 show() { sed 's/^/    # /' "$1" | head -n 40; }
 has() { [[ " $STEPS " == *" $1 "* ]]; }
+# The `test result:` lines of a cargo test log (one per test binary), added up.
+counts() {
+    awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$1"
+}
 
 # --- setup: packages, the rustup target, the Wine prefix with the ProcessPrng shim -------------
 if [ "${WINDOWS_SKIP_SETUP:-0}" != 1 ]; then
@@ -101,11 +108,15 @@ fi
 if has unit; then
     section "unit tests under Wine"
     log=$(mktemp)
+    # Wine 8's rename cannot replace a file that another thread holds open (Windows 10 and later
+    # do, with POSIX rename semantics on NTFS), so this test fails under Wine only.
+    wine_gap=cache::tests::concurrency::readers_never_see_a_torn_entry_while_stores_run
+    known_issue "$wine_gap" "Wine 8 refuses to rename over an open file (ERROR_ACCESS_DENIED); Windows 10+ NTFS does not"
     if CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE \
-        cargo test --target "$TARGET" --lib -- --test-threads 2 >"$log" 2>&1; then
-        ok "cargo test --lib under Wine: $(grep -E '^test result:' "$log" | tail -n 1)"
+        cargo test --target "$TARGET" --lib -- --test-threads 2 --skip "$wine_gap" >"$log" 2>&1; then
+        ok "cargo test --lib under Wine: $(counts "$log")"
     else
-        not_ok "cargo test --lib under Wine" "$(grep -E '^test result:' "$log" | tail -n 1)"
+        not_ok "cargo test --lib under Wine" "$(counts "$log")"
         grep -E '^test .* FAILED$|panicked' "$log" | head -n 40 | sed 's/^/    # /'
     fi
     rm -f "$log"
@@ -177,11 +188,36 @@ print(json.load(urllib.request.urlopen(sys.argv[1].rstrip("/")+"/_emulator/calls
         not_ok "--token-command runs a .cmd helper"; show "$WORK/err3"
     fi
 
+    # Wine sets USERPROFILE itself (C:\users\<user>, inside the prefix), as Windows does.
+    wine_config=$WINEPREFIX/drive_c/users/$(id -un)/.aws/config
+    rm -f "$wine_config"
     if run_exe "$WINE" "$EXE" setup --profile ci --role-arn "$ROLE" >"$WORK/out4" 2>"$WORK/err4" &&
-        grep -q '^credential_process = ' "$WORK/profile/.aws/config"; then
-        ok "setup writes %USERPROFILE%\\.aws\\config: $(grep '^credential_process' "$WORK/profile/.aws/config")"
+        line=$(grep '^credential_process = ' "$wine_config") &&
+        [ "$line" = "credential_process = $(winpath "$EXE") --role-arn $ROLE" ]; then
+        ok "setup writes %USERPROFILE%\\.aws\\config: $line"
     else
-        not_ok "setup writes %USERPROFILE%\\.aws\\config"; show "$WORK/err4"
+        not_ok "setup writes %USERPROFILE%\\.aws\\config" "${line:-no line}"; show "$WORK/err4"
+    fi
+    # The line as the Go, Rust, JavaScript and Java SDKs run it: cmd.exe /C <value>.
+    if [ -n "${line:-}" ] && run_exe AWS_WEB_IDENTITY_TOKEN_FILE="$(winpath "$WORK/token.jwt")" \
+        "$WINE" cmd /c "${line#credential_process = }" >"$WORK/out5" 2>"$WORK/err5" &&
+        python3 -c 'import json,sys;assert json.load(open(sys.argv[1]))["Version"]==1' "$WORK/out5"; then
+        ok "the written line runs under cmd.exe /C and prints the JSON"
+    else
+        not_ok "the written line runs under cmd.exe /C"; show "$WORK/err5"
+    fi
+    rm -f "$wine_config"
+    # A path with a space cannot be written so that every SDK reads it alike: refused, with a place.
+    mkdir -p "$WORK/with space"
+    cp "$EXE" "$WORK/with space/aws-ci-creds.exe"
+    if run_exe "$WINE" "$WORK/with space/aws-ci-creds.exe" setup --profile ci --role-arn "$ROLE" \
+        >"$WORK/out6" 2>"$WORK/err6"; then
+        not_ok "setup refuses a binary under a path with a space" "it succeeded"
+    elif [ "$?" = 2 ] && grep -q 'contains a space' "$WORK/err6" && grep -q 'LOCALAPPDATA' "$WORK/err6" &&
+        [ ! -e "$wine_config" ]; then
+        ok "setup refuses a binary under a path with a space and names a place to put it"
+    else
+        not_ok "setup refuses a binary under a path with a space"; show "$WORK/err6"
     fi
 fi
 

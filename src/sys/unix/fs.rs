@@ -208,3 +208,8 @@ pub fn open_without_blocking(path: &Path, meta: &fs::Metadata) -> io::Result<Fil
 pub fn remove_hint(path: &Path) -> String {
     format!("rm {}", path.display())
 }
+
+/// The absolute path with every link resolved.
+pub fn canonicalize(path: &Path) -> io::Result<std::path::PathBuf> {
+    fs::canonicalize(path)
+}

@@ -25,6 +25,20 @@ pub fn exit_with(code: i32) -> std::process::ExitCode {
     std::process::ExitCode::from(code as u8)
 }
 
+/// Characters a `credential_process` argument may hold unquoted beyond the common set: none here
+/// (a backslash is an escape to `sh` and `shlex`).
+pub const LINE_PLAIN_EXTRA: &str = "";
+
+/// A binary path to suggest when the current one cannot go into a `credential_process` line.
+pub const PLAIN_BINARY_PATH: &str = "/usr/local/bin/aws-ci-creds";
+
+/// Why `arg` cannot go into a `credential_process` line on this platform, beyond the rules every
+/// platform shares (line breaks, `#`, `;`, quotes).
+pub fn line_unsafe_reason(arg: &str) -> Option<&'static str> {
+    arg.contains('\\')
+        .then_some("a backslash, which the SDKs' readers and shells undo differently")
+}
+
 /// A request to stop, as received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stop(libc::c_int);

@@ -362,3 +362,52 @@ pub fn open_without_blocking(path: &Path, _meta: &fs::Metadata) -> io::Result<Fi
 pub fn remove_hint(path: &Path) -> String {
     format!("Remove-Item '{}'", path.display())
 }
+
+/// The absolute path with every link resolved, without std's `\\?\` prefix where the plain form
+/// means the same (a drive path under 260 characters): SDKs and cmd.exe are given the form users
+/// see.
+pub fn canonicalize(path: &Path) -> io::Result<std::path::PathBuf> {
+    let full = fs::canonicalize(path)?;
+    let text = full.as_os_str().to_string_lossy();
+    let plain = text.strip_prefix(r"\\?\").filter(|rest| {
+        let b = rest.as_bytes();
+        b.len() >= 3
+            && b[0].is_ascii_alphabetic()
+            && b[1] == b':'
+            && b[2] == b'\\'
+            && rest.len() < 260
+    });
+    Ok(plain.map_or(full.clone(), std::path::PathBuf::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_cache_directory_passes_its_own_check_and_entries_inherit_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cache");
+        create_private_dir_all(&dir).unwrap();
+        let md = fs::symlink_metadata(&dir).unwrap();
+        assert_eq!(check_private_dir(&dir, &md, true), Ok(()));
+        let mut tmp_file = private_tempfile(&dir, ".tmp-").unwrap();
+        std::io::Write::write_all(&mut tmp_file, b"{}").unwrap();
+        let target = dir.join("k.json");
+        replace(tmp_file, &target).unwrap();
+        let file = open_no_follow(&target).unwrap().unwrap();
+        let md = file.metadata().unwrap();
+        assert_eq!(check_private_file(&file, &md), Ok(()));
+        assert_eq!(FileId::of_path(&target), Some(FileId::of_file(&file, &md)));
+    }
+
+    #[test]
+    fn canonical_paths_lose_the_verbatim_prefix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let got = canonicalize(tmp.path()).unwrap();
+        assert!(
+            !got.as_os_str().to_string_lossy().starts_with(r"\\?\"),
+            "{got:?}"
+        );
+    }
+}

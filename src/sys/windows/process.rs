@@ -31,6 +31,40 @@ pub fn exit_with(code: i32) -> std::process::ExitCode {
     }
 }
 
+/// Characters a `credential_process` argument may hold beyond the common set: the path
+/// separator, which every reader on Windows keeps as it is.
+pub const LINE_PLAIN_EXTRA: &str = "\\";
+
+/// A binary path to suggest when the current one cannot go into a `credential_process` line.
+pub const PLAIN_BINARY_PATH: &str =
+    r"%LOCALAPPDATA%\aws-ci-creds\bin\aws-ci-creds.exe (or under %RUNNER_TOOL_CACHE%)";
+
+/// Why `arg` cannot go into a `credential_process` line on Windows, beyond the rules every
+/// platform shares. botocore splits the line with Windows rules and runs it without a shell;
+/// the Go, Rust, JavaScript and Java SDKs hand it to `cmd.exe /C`, each quoting differently. The
+/// only arguments they all read alike have no whitespace, no quotes and no cmd.exe
+/// metacharacter, so nothing may need quoting at all.
+pub fn line_unsafe_reason(arg: &str) -> Option<&'static str> {
+    if arg.contains(char::is_whitespace) {
+        Some(
+            "a space, which the SDKs on Windows split and quote differently (botocore's Windows split, cmd.exe /C)",
+        )
+    } else if arg.contains(['&', '|', '<', '>', '^', '(', ')', '%', '!']) {
+        Some(
+            "a cmd.exe metacharacter (& | < > ^ ( ) % !), which the SDKs that run the line through cmd.exe would interpret",
+        )
+    } else if !arg
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_@+=:,./-\\".contains(c))
+    {
+        Some(
+            "a character that cannot be quoted alike for every SDK on Windows (only letters, digits and _@+=:,./-\\ can)",
+        )
+    } else {
+        None
+    }
+}
+
 /// A console control event, as received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stop(u32);
@@ -149,4 +183,26 @@ pub fn detach() -> io::Result<Detached> {
         io::ErrorKind::Unsupported,
         "serve --detach is not available on Windows yet; run `aws-ci-creds serve --env-file …` as a background job of the step (Start-Job) or in a step of its own",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_argument_must_need_no_quoting_for_any_windows_reader() {
+        assert_eq!(line_unsafe_reason(r"C:\tools\aws-ci-creds.exe"), None);
+        assert!(
+            line_unsafe_reason(r"C:\Program Files\aws-ci-creds.exe")
+                .unwrap()
+                .contains("space")
+        );
+        assert!(line_unsafe_reason("a&b").unwrap().contains("metacharacter"));
+        assert!(
+            line_unsafe_reason("%TEMP%")
+                .unwrap()
+                .contains("metacharacter")
+        );
+        assert!(line_unsafe_reason("caf\u{e9}").is_some());
+    }
 }
