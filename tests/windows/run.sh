@@ -178,14 +178,24 @@ print(json.load(urllib.request.urlopen(sys.argv[1].rstrip("/")+"/_emulator/calls
         not_ok "a second run is a cache hit" "calls $before -> $(calls)"; show "$WORK/err2"
     fi
 
-    # A .cmd helper prints the token; Rust's Command runs .cmd files through cmd.exe.
-    printf '@echo off\r\ntype %s\r\n' "$(winpath "$WORK/token.jwt")" >"$WORK/helper.cmd"
+    # A .cmd helper prints the token; std runs .cmd files through cmd.exe. The line is split with
+    # botocore's Windows rules, so a backslashed path needs no quoting; a bare name is found
+    # through PATHEXT (as `az` is `az.cmd`). WINEPATH is how Wine adds to the Windows PATH.
+    mkdir -p "$WORK/bin"
+    printf '@echo off\r\ntype %s\r\n' "$(winpath "$WORK/token.jwt")" >"$WORK/bin/helper.cmd"
     if run_exe AWS_CI_CREDS_NO_CACHE=1 \
-        "$WINE" "$EXE" --token-command "'$(winpath "$WORK/helper.cmd")'" >"$WORK/out3" 2>"$WORK/err3" &&
+        "$WINE" "$EXE" --token-command "$(winpath "$WORK/bin/helper.cmd")" >"$WORK/out3" 2>"$WORK/err3" &&
         python3 -c 'import json,sys;assert json.load(open(sys.argv[1]))["Version"]==1' "$WORK/out3"; then
-        ok "--token-command runs a .cmd helper"
+        ok "--token-command runs a .cmd helper named by its Windows path"
     else
-        not_ok "--token-command runs a .cmd helper"; show "$WORK/err3"
+        not_ok "--token-command runs a .cmd helper named by its Windows path"; show "$WORK/err3"
+    fi
+    if run_exe AWS_CI_CREDS_NO_CACHE=1 WINEPATH="$(winpath "$WORK/bin")" \
+        "$WINE" "$EXE" --token-command helper >"$WORK/out3b" 2>"$WORK/err3b" &&
+        python3 -c 'import json,sys;assert json.load(open(sys.argv[1]))["Version"]==1' "$WORK/out3b"; then
+        ok "--token-command finds a .cmd helper on PATH through PATHEXT"
+    else
+        not_ok "--token-command finds a .cmd helper on PATH through PATHEXT"; show "$WORK/err3b"
     fi
 
     # Wine sets USERPROFILE itself (C:\users\<user>, inside the prefix), as Windows does.

@@ -20,6 +20,11 @@ pub fn find_file_in_path(path: &OsStr, _pathext: Option<&OsStr>, name: &str) -> 
         .find(|c| c.is_file())
 }
 
+/// What to start for `program`: the name itself, which `execvp` looks up on `PATH`.
+pub fn program_path(program: &str, _path: Option<&OsStr>, _pathext: Option<&OsStr>) -> PathBuf {
+    PathBuf::from(program)
+}
+
 /// The first `name` in a PATH-style list of directories, as `execvp` would find it; with no
 /// PATH, the C library's default directories.
 #[cfg_attr(not(feature = "demo"), allow(dead_code))] // `demo` looks for `sh`

@@ -39,6 +39,10 @@ pub fn line_unsafe_reason(arg: &str) -> Option<&'static str> {
         .then_some("a backslash, which the SDKs' readers and shells undo differently")
 }
 
+/// How `--token-command` is split: botocore's rule for `credential_process` here (POSIX
+/// `shlex.split`).
+pub use crate::shlex::split as split_command_line;
+
 /// A request to stop, as received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stop(libc::c_int);

@@ -37,6 +37,16 @@ pub fn find_file_in_path(path: &OsStr, pathext: Option<&OsStr>, name: &str) -> O
     })
 }
 
+/// What to start for `program`: std looks a bare name up as `name.exe` only, so `az` (which is
+/// `az.cmd`) is found here through `PATHEXT` first; std then runs a `.cmd` through cmd.exe.
+pub fn program_path(program: &str, path: Option<&OsStr>, pathext: Option<&OsStr>) -> PathBuf {
+    if is_path(program) {
+        return PathBuf::from(program);
+    }
+    path.and_then(|p| find_file_in_path(p, pathext, program))
+        .unwrap_or_else(|| PathBuf::from(program))
+}
+
 /// The first `name` on `PATH` that Windows would run.
 #[cfg_attr(not(feature = "demo"), allow(dead_code))] // `demo` looks for `sh`
 pub fn find_in_path(path: Option<&OsStr>, name: &str) -> Option<PathBuf> {

@@ -65,6 +65,10 @@ pub fn line_unsafe_reason(arg: &str) -> Option<&'static str> {
     }
 }
 
+/// How `--token-command` is split: botocore's rule for `credential_process` on Windows (the C
+/// runtime's), so `C:\tools\helper.cmd` keeps its backslashes.
+pub use crate::shlex::split_windows as split_command_line;
+
 /// A console control event, as received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stop(u32);
