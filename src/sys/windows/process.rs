@@ -194,6 +194,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_childs_32_bit_code_comes_back_whole_from_inside_its_job() {
+        // 0xC000013A is how Ctrl-C ends a console process.
+        let mut child = std::process::Command::new("cmd")
+            .args(["/c", "exit -1073741510"])
+            .spawn()
+            .unwrap();
+        let status = forward::wait(&mut child).unwrap();
+        assert_eq!(child_exit_code(status) as u32, 0xC000_013A);
+    }
+
+    #[test]
     fn a_line_argument_must_need_no_quoting_for_any_windows_reader() {
         assert_eq!(line_unsafe_reason(r"C:\tools\aws-ci-creds.exe"), None);
         assert!(
