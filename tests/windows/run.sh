@@ -112,8 +112,14 @@ if has unit; then
     # do, with POSIX rename semantics on NTFS), so this test fails under Wine only.
     wine_gap=cache::tests::concurrency::readers_never_see_a_torn_entry_while_stores_run
     known_issue "$wine_gap" "Wine 8 refuses to rename over an open file (ERROR_ACCESS_DENIED); Windows 10+ NTFS does not"
+    # Debian's Wine 8 keeps no security descriptor given at creation (no user.wine.sd is
+    # written), so every DACL reads back as Wine's default and a world-writable directory cannot
+    # be made to test the refusal.
+    wine_gap2=a_directory_others_can_write_to_is_refused_naming_them
+    known_issue "$wine_gap2" "Wine 8 does not store the DACL a directory is created with"
     if CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE \
-        cargo test --target "$TARGET" --lib -- --test-threads 2 --skip "$wine_gap" >"$log" 2>&1; then
+        cargo test --target "$TARGET" --lib -- --test-threads 2 --skip "$wine_gap" \
+        --skip "$wine_gap2" >"$log" 2>&1; then
         ok "cargo test --lib under Wine: $(counts "$log")"
     else
         not_ok "cargo test --lib under Wine" "$(counts "$log")"

@@ -97,11 +97,16 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
         "D:P(A;OICI;FA;;;{})(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)",
         user::sid()?
     );
+    create_dir_with_sddl(dir, &sddl)
+}
+
+/// Creates `dir` with the security descriptor `sddl` (SDDL text).
+fn create_dir_with_sddl(dir: &Path, sddl: &str) -> io::Result<()> {
     let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
     // SAFETY: a NUL-terminated SDDL string; on success `sd` is LocalAlloc'd and freed below.
     let ok = unsafe {
         ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            wide(OsStr::new(&sddl)).as_ptr(),
+            wide(OsStr::new(sddl)).as_ptr(),
             SDDL_REVISION_1,
             &mut sd,
             std::ptr::null_mut(),
@@ -399,6 +404,27 @@ mod tests {
         let md = file.metadata().unwrap();
         assert_eq!(check_private_file(&file, &md), Ok(()));
         assert_eq!(FileId::of_path(&target), Some(FileId::of_file(&file, &md)));
+    }
+
+    #[test]
+    fn a_directory_others_can_write_to_is_refused_naming_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("open");
+        let me = user::sid().unwrap();
+        // Everyone (S-1-1-0) may write, as in a directory shared by mistake.
+        create_dir_with_sddl(
+            &dir,
+            &format!("D:P(A;OICI;FA;;;{me})(A;OICI;0x1201bf;;;WD)"),
+        )
+        .unwrap();
+        let md = fs::symlink_metadata(&dir).unwrap();
+        let refusal = check_private_dir(&dir, &md, false).unwrap_err();
+        assert!(refusal.what.contains("writable by S-1-1-0"), "{refusal:?}");
+        // Reading only is not a refusal.
+        let dir = tmp.path().join("readable");
+        create_dir_with_sddl(&dir, &format!("D:P(A;OICI;FA;;;{me})(A;OICI;FR;;;WD)")).unwrap();
+        let md = fs::symlink_metadata(&dir).unwrap();
+        assert_eq!(check_private_dir(&dir, &md, false), Ok(()));
     }
 
     #[test]
