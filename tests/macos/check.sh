@@ -46,7 +46,9 @@ for target in $TARGETS; do
     else
         FAILED=$((FAILED + 1))
         echo "not ok - clippy --target $target --all-targets"
-        grep -E '^(error|warning)' -A6 "$log" | head -n 60 | sed 's/^/    # /'
+        { grep -E '^(error|warning)' -A6 "$log" || true; } >"$log.short"
+        head -n 60 "$log.short" | sed 's/^/    # /'
+        rm -f "$log.short"
     fi
     rm -f "$log"
 done

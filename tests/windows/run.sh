@@ -43,7 +43,7 @@ not_ok() {
 # not counted as failed.
 known_issue() { echo "not ok - $1 # TODO $2"; }
 section() { printf '\n# %s\n' "$*"; }
-show() { sed 's/^/    # /' "$1" | head -n 40; }
+show() { head -n 40 "$1" | sed 's/^/    # /'; }
 has() { [[ " $STEPS " == *" $1 "* ]]; }
 # The `test result:` lines of a cargo test log (one per test binary), added up.
 counts() {
@@ -90,12 +90,16 @@ wine_prefix() {
 
 if has lint; then
     section "clippy for $TARGET (warnings are errors)"
-    if cargo clippy --target "$TARGET" --all-targets -- -D warnings >"$CACHE.clippy.log" 2>&1; then
+    log=$(mktemp)
+    if cargo clippy --target "$TARGET" --all-targets -- -D warnings >"$log" 2>&1; then
         ok "clippy --target $TARGET --all-targets"
     else
         not_ok "clippy --target $TARGET --all-targets" "see below"
-        grep -E '^(error|warning)' -A6 "$CACHE.clippy.log" | head -n 60 | sed 's/^/    # /'
+        grep -E '^(error|warning)' -A6 "$log" >"$log.short" || true
+        show "$log.short"
+        rm -f "$log.short"
     fi
+    rm -f "$log"
 fi
 
 if has unit || has e2e; then
@@ -123,7 +127,9 @@ if has unit; then
         ok "cargo test --lib under Wine: $(counts "$log")"
     else
         not_ok "cargo test --lib under Wine" "$(counts "$log")"
-        grep -E '^test .* FAILED$|panicked' "$log" | head -n 40 | sed 's/^/    # /'
+        grep -E '^test .* FAILED$|panicked' "$log" >"$log.short" || true
+        show "$log.short"
+        rm -f "$log.short"
     fi
     rm -f "$log"
 fi
