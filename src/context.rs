@@ -34,8 +34,7 @@ impl Ctx {
                 user_cache_dir: directories::ProjectDirs::from("", "", "aws-ci-creds")
                     .map(|d| d.cache_dir().to_path_buf()),
                 #[allow(clippy::disallowed_methods)]
-                temp_cache_dir: std::env::temp_dir()
-                    .join(format!("aws-ci-creds-{}", crate::uid::euid())),
+                temp_cache_dir: std::env::temp_dir().join(crate::sys::user::temp_cache_dir_name()),
                 current_exe: std::env::current_exe().ok().or_else(|| {
                     let argv0 = std::env::args_os().next()?;
                     exe_from_argv0(&argv0, std::env::current_dir().ok().as_deref())

@@ -7,7 +7,6 @@
 
 mod app;
 mod arn;
-#[cfg(unix)] // the cache relies on file ownership, modes, O_NOFOLLOW and flock
 mod cache;
 mod cli;
 mod clock;
@@ -34,7 +33,7 @@ mod shlex;
 mod source;
 mod source_kind;
 mod sts;
-mod uid;
+mod sys;
 mod vars;
 
 // The binary's surface: main.rs parses, builds the context, runs and maps the outcome.
@@ -49,7 +48,6 @@ pub use panic::install_hook;
 /// it changes whenever they do.
 #[doc(hidden)]
 pub mod testing {
-    #[cfg(unix)]
     pub mod cache {
         pub use crate::cache::{EntryState, decode_entry};
     }
@@ -89,9 +87,15 @@ pub mod testing {
             AssumeRequest, StsFailure, check_not_expired, explain, human_duration, issuer_key,
         };
     }
+    #[cfg(unix)]
     pub mod uid {
-        pub use crate::uid::euid;
+        pub use crate::sys::user::euid;
     }
+}
+
+/// The exit status for `exec`'s child's code ([`Outcome::Child`]).
+pub fn child_exit(code: i32) -> std::process::ExitCode {
+    sys::process::exit_with(code)
 }
 
 /// The version `--version` prints: the crate version and, when built from git, the commit.

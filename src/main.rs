@@ -9,7 +9,7 @@ fn main() -> std::process::ExitCode {
     // The one place a run's outcome becomes the process's exit status.
     match aws_ci_creds::run(cli, &ctx, &mut Out::stdout()) {
         Ok(Outcome::Exit(code)) => code.into(),
-        Ok(Outcome::Child(status)) => std::process::ExitCode::from(status),
+        Ok(Outcome::Child(code)) => aws_ci_creds::child_exit(code),
         Err(error) => {
             ctx.diag.error(&error);
             error.exit_code().into()

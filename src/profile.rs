@@ -130,12 +130,12 @@ fn config_path(env: &Env) -> Option<PathBuf> {
     if let Some(p) = env.get_os("AWS_CONFIG_FILE") {
         return Some(expand_home(&p.to_string_lossy(), env));
     }
-    env.get_os("HOME")
+    env.get_os(crate::sys::env::HOME)
         .map(|home| Path::new(home).join(".aws").join("config"))
 }
 
 fn expand_home(raw: &str, env: &Env) -> PathBuf {
-    match (raw.strip_prefix("~/"), env.get_os("HOME")) {
+    match (raw.strip_prefix("~/"), env.get_os(crate::sys::env::HOME)) {
         (Some(rest), Some(home)) => Path::new(home).join(rest),
         _ => PathBuf::from(raw),
     }
@@ -151,7 +151,7 @@ mod tests {
         let ci = ProfileSettings::parse("ci", file);
         assert_eq!(ci.flag("use_fips_endpoint"), Some(true));
         assert_eq!(ci.get("ca_bundle"), Some("~/corp.pem"));
-        let env = Env::from_pairs([("HOME", "/home/u")]);
+        let env = Env::from_pairs([(crate::sys::env::HOME, "/home/u")]);
         assert_eq!(
             ci.path("ca_bundle", &env),
             Some(PathBuf::from("/home/u/corp.pem"))

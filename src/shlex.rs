@@ -130,3 +130,79 @@ mod variable_tests {
         );
     }
 }
+
+/// Splits a command line as botocore does on Windows (`_windows_shell_split`, the Microsoft C
+/// runtime's rules, no shell): blanks outside double quotes separate arguments; `"` toggles
+/// quoting; backslashes are literal unless they come before a `"`, where each pair stands for one
+/// backslash and an odd one left over makes the quote literal. Single quotes mean nothing, so
+/// `C:\tools\helper.cmd` stays as it is.
+#[cfg_attr(not(windows), allow(dead_code))] // the rule on Windows; its tests run everywhere
+pub fn split_windows(line: &str) -> Result<Vec<String>, SplitError> {
+    let mut args = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut backslashes = 0usize;
+    for c in line.chars() {
+        match c {
+            '\\' => backslashes += 1,
+            '"' => {
+                current.extend(std::iter::repeat_n('\\', backslashes / 2));
+                let literal = backslashes % 2 == 1;
+                backslashes = 0;
+                if literal {
+                    current.push('"');
+                } else {
+                    quoted = !quoted;
+                }
+            }
+            ' ' | '\t' if !quoted => {
+                current.extend(std::iter::repeat_n('\\', backslashes));
+                backslashes = 0;
+                if !current.is_empty() {
+                    args.push(std::mem::take(&mut current));
+                }
+            }
+            _ => {
+                current.extend(std::iter::repeat_n('\\', backslashes));
+                backslashes = 0;
+                current.push(c);
+            }
+        }
+    }
+    if quoted {
+        return Err(SplitError::UnclosedQuote('"'));
+    }
+    current.extend(std::iter::repeat_n('\\', backslashes));
+    if !current.is_empty() {
+        args.push(current);
+    }
+    if args.is_empty() {
+        return Err(SplitError::Empty);
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_rules_keep_backslashes_and_know_no_single_quotes() {
+        let s = |l: &str| split_windows(l).unwrap();
+        assert_eq!(
+            s(r"C:\tools\helper.cmd --aud sts"),
+            [r"C:\tools\helper.cmd", "--aud", "sts"]
+        );
+        assert_eq!(
+            s(r#""C:\Program Files\x.exe" a"#),
+            [r"C:\Program Files\x.exe", "a"]
+        );
+        assert_eq!(s(r#"a\\\"b c\\"d e""#), [r#"a\"b"#, r"c\d e"]);
+        assert_eq!(s("'a b'"), ["'a", "b'"]);
+        assert_eq!(
+            split_windows(r#"a "b"#),
+            Err(SplitError::UnclosedQuote('"'))
+        );
+        assert_eq!(split_windows("  \t "), Err(SplitError::Empty));
+    }
+}

@@ -129,7 +129,6 @@ fn fish_quote(value: &str) -> String {
 /// Appends `text` to the env file at `path` (created private if missing). Never truncates:
 /// `$GITHUB_ENV` and dotenv files hold other steps' variables too.
 pub fn append_env_file(path: &Path, text: &str, what: &str) -> Result<(), Error> {
-    use std::os::unix::fs::OpenOptionsExt;
     let fail = |e: std::io::Error| {
         Error::Usage(
             Message::new(format!(
@@ -139,10 +138,7 @@ pub fn append_env_file(path: &Path, text: &str, what: &str) -> Result<(), Error>
             .fix("check that the file's directory exists and is writable"),
         )
     };
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
+    let mut file = crate::sys::fs::private(std::fs::OpenOptions::new().append(true).create(true))
         .open(path)
         .map_err(fail)?;
     file.write_all(text.as_bytes()).map_err(fail)?;

@@ -54,10 +54,9 @@ fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     }
 }
 
+/// A cache directory the cache accepts: created as the cache itself creates one.
 fn private_dir(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(path).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).unwrap();
+    crate::sys::fs::create_private_dir_all(path).unwrap();
 }
 
 #[test]

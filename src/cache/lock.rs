@@ -6,15 +6,15 @@
 //! process (`exec`'s command) never inherits, and never prolongs, the lock. Lock files are never removed while in use:
 //! removing one that another process holds would let a third process lock a fresh file beside it.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::hash::BuildHasher;
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::CacheProblem;
 use super::safety;
+use crate::sys;
 
 /// Holds the lock for one cache key until dropped.
 #[derive(Debug)]
@@ -100,41 +100,27 @@ fn guard(file: File, path: &Path, held: bool) -> CacheLock {
     }
 }
 
-/// Opens (creating, mode 0600) the lock file without following symlinks. Something that is not a
+/// Opens (creating it private) the lock file without following symlinks. Something that is not a
 /// regular file at the lock path cannot be a lock anyone holds, so it is removed and replaced once.
 fn open_lock_file(path: &Path) -> Result<File, CacheProblem> {
     let mut last_error = None;
     for _ in 0..2 {
-        let opened = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path);
+        let opened = sys::fs::open_private_rw_no_follow(path);
         let not_a_file = match opened {
             Ok(file) => match file.metadata() {
-                Ok(md) if md.is_file() && md.uid() == safety::euid() => return Ok(file),
-                Ok(md) if md.is_file() => {
-                    return Err(CacheProblem::new(
-                        format!(
-                            "cache lock {} is owned by uid {}, not by this user (uid {})",
-                            path.display(),
-                            md.uid(),
-                            safety::euid()
-                        ),
-                        format!("remove it: rm {}", path.display()),
-                    ));
-                }
+                Ok(md) if md.is_file() => match sys::fs::foreign_owner(&file, &md) {
+                    None => return Ok(file),
+                    Some(owner) => {
+                        return Err(CacheProblem::new(
+                            format!("cache lock {} is {owner}", path.display()),
+                            format!("remove it: {}", sys::fs::remove_hint(path)),
+                        ));
+                    }
+                },
                 Ok(_) => io::Error::other("not a regular file"),
                 Err(e) => e,
             },
-            Err(e)
-                if e.raw_os_error() == Some(libc::ELOOP)
-                    || e.raw_os_error() == Some(libc::EISDIR) =>
-            {
-                e
-            }
+            Err(e) if sys::fs::is_not_a_file_error(&e) => e,
             Err(e) => {
                 last_error = Some(e);
                 break;
@@ -191,6 +177,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)] // creating a symlink needs a privilege on Windows
     #[test]
     fn a_symlink_at_the_lock_path_is_replaced_not_followed() {
         let dir = tempfile::tempdir().unwrap();

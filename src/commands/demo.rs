@@ -155,7 +155,7 @@ fn through_the_sdk(
 
     // The SDKs run credential_process through `sh -c`; an image without a shell (`scratch`,
     // distroless) cannot, so the demo then runs the same command line itself.
-    let shell = find_in_path(ctx.env.get_os("PATH"), "sh").is_some();
+    let shell = crate::sys::env::find_in_path(ctx.env.get_os("PATH"), "sh").is_some();
     let identity = || match shell {
         true => runtime.block_on(caller_identity(config_path, &emu.sts_endpoint())),
         false => runtime.block_on(direct_identity(exe, process_args, &emu.sts_endpoint())),
@@ -333,26 +333,9 @@ fn demo_dir(ctx: &Ctx) -> std::io::Result<tempfile::TempDir> {
     }
 }
 
-/// The first `name` in a PATH-style list of directories, as `execvp` would find it; with no
-/// PATH, the C library's default directories.
-fn find_in_path(path: Option<&std::ffi::OsStr>, name: &str) -> Option<std::path::PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let default = std::ffi::OsStr::new("/usr/local/bin:/bin:/usr/bin");
-    std::env::split_paths(path.unwrap_or(default))
-        .map(|dir| dir.join(name))
-        .find(|p| {
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    crate::sys::fs::private(std::fs::OpenOptions::new().write(true).create_new(true))
         .open(path)?
         .write_all(text.as_bytes())
 }
@@ -398,10 +381,8 @@ async fn whoami(conf: aws_sdk_sts::Config, started: Instant) -> Result<(String, 
     ))
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))] // runs `sh`
 mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     /// `output()` closes a piped stdin before it waits: the child reads EOF, as with
     /// /dev/null, without needing /dev (absent in an empty root).
@@ -413,19 +394,5 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
-    }
-
-    #[test]
-    fn find_in_path_finds_only_executable_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        std::fs::create_dir_all(&a).unwrap();
-        std::fs::create_dir_all(b.join("sh")).unwrap(); // a directory named sh does not count
-        std::fs::write(a.join("sh"), "").unwrap();
-        let path = std::env::join_paths([&b, &a]).unwrap();
-        assert_eq!(find_in_path(Some(&path), "sh"), None, "not executable yet");
-        std::fs::set_permissions(a.join("sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(find_in_path(Some(&path), "sh"), Some(a.join("sh")));
-        assert_eq!(find_in_path(Some(std::ffi::OsStr::new("")), "sh"), None);
     }
 }

@@ -15,9 +15,6 @@
 //! cannot be started is a usage error (exit 2).
 
 use std::ffi::OsStr;
-use std::process::{Child, ExitStatus};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use crate::cli::ExecArgs;
 use crate::commands::Outcome;
@@ -26,6 +23,7 @@ use crate::context::Ctx;
 use crate::error::{Error, Message};
 use crate::flow;
 use crate::serve;
+use crate::sys::process::{child_exit_code, forward};
 
 /// Variables the child must not inherit: a profile would loop back, stale keys would win.
 const REMOVED: &[&str] = &[
@@ -90,7 +88,7 @@ pub fn run(ctx: &Ctx, cfg: &Config, args: &ExecArgs) -> Result<Outcome, Error> {
         cmd.env("AWS_REGION", &cfg.network.region.value);
     }
 
-    forward::install()?;
+    forward::install().map_err(|e| Error::internal("could not install the signal handlers", e))?;
     let code = match bound {
         Some(bound) => {
             ctx.diag.info(format!(
@@ -105,7 +103,7 @@ pub fn run(ctx: &Ctx, cfg: &Config, args: &ExecArgs) -> Result<Outcome, Error> {
 }
 
 /// Starts the command, forwards signals to it, and returns its exit code.
-fn run_child(ctx: &Ctx, program: &OsStr, cmd: &mut std::process::Command) -> Result<u8, Error> {
+fn run_child(ctx: &Ctx, program: &OsStr, cmd: &mut std::process::Command) -> Result<i32, Error> {
     let shown = program.to_string_lossy();
     ctx.diag.info(format!("running {shown}"));
     let mut child = cmd.spawn().map_err(|e| {
@@ -123,120 +121,4 @@ fn run_child(ctx: &Ctx, program: &OsStr, cmd: &mut std::process::Command) -> Res
     let status = forward::wait(&mut child)
         .map_err(|e| Error::internal(format!("could not wait for `{shown}`"), e))?;
     Ok(child_exit_code(status))
-}
-
-/// The child's exit code, or 128 + the signal that ended it (the shell's convention).
-pub fn child_exit_code(status: ExitStatus) -> u8 {
-    use std::os::unix::process::ExitStatusExt;
-    let code = match (status.code(), status.signal()) {
-        (Some(code), _) => code,
-        (None, Some(signal)) => 128 + signal,
-        (None, None) => 1,
-    };
-    // The low 8 bits, as exit(2) keeps them (a status code is 0..=255 and 128 + a signal's
-    // number fits, so nothing is lost).
-    code as u8
-}
-
-/// Signal forwarding: handlers record SIGINT/SIGTERM, the wait loop sends them on (`serve`
-/// polls them to stop).
-pub(crate) mod forward {
-    use super::*;
-
-    static INT: AtomicBool = AtomicBool::new(false);
-    static TERM: AtomicBool = AtomicBool::new(false);
-    /// Set by `serve`, which has no child to share the terminal's signals with.
-    static FROM_TERMINAL_TOO: AtomicBool = AtomicBool::new(false);
-
-    extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
-        // A Ctrl-C or Ctrl-\ from the terminal goes to the whole foreground process group, the
-        // child included: forwarding it too would deliver it twice.
-        #[cfg(target_os = "linux")]
-        // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
-        if !FROM_TERMINAL_TOO.load(Ordering::SeqCst)
-            && !info.is_null()
-            && unsafe { (*info).si_code } == libc::SI_KERNEL
-        {
-            return;
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = info;
-        match sig {
-            libc::SIGINT => INT.store(true, Ordering::SeqCst),
-            libc::SIGTERM => TERM.store(true, Ordering::SeqCst),
-            _ => {}
-        }
-    }
-
-    pub fn install() -> Result<(), Error> {
-        for sig in [libc::SIGINT, libc::SIGTERM] {
-            // SAFETY: a zeroed sigaction is valid; the handler only stores to atomics, which is
-            // async-signal-safe.
-            let rc = unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal
-                    as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
-                    as usize;
-                action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-                libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(sig, &action, std::ptr::null_mut())
-            };
-            if rc != 0 {
-                return Err(Error::internal(
-                    "could not install the signal handlers",
-                    std::io::Error::last_os_error(),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Like [`install`], for a process with no child: Ctrl-C from the terminal counts too.
-    pub fn install_without_child() -> Result<(), Error> {
-        FROM_TERMINAL_TOO.store(true, Ordering::SeqCst);
-        install()
-    }
-
-    /// The SIGINT or SIGTERM received since the last call, if any.
-    pub fn take() -> Option<libc::c_int> {
-        if TERM.swap(false, Ordering::SeqCst) {
-            Some(libc::SIGTERM)
-        } else if INT.swap(false, Ordering::SeqCst) {
-            Some(libc::SIGINT)
-        } else {
-            None
-        }
-    }
-
-    /// Waits for the child, forwarding the signals received meanwhile.
-    pub fn wait(child: &mut Child) -> std::io::Result<ExitStatus> {
-        let pid = child.id() as libc::pid_t;
-        loop {
-            for (flag, sig) in [(&INT, libc::SIGINT), (&TERM, libc::SIGTERM)] {
-                if flag.swap(false, Ordering::SeqCst) {
-                    // SAFETY: plain kill(2) on our own child, which has not been reaped yet.
-                    unsafe { libc::kill(pid, sig) };
-                }
-            }
-            if let Some(status) = child.try_wait()? {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::process::ExitStatusExt;
-
-    #[test]
-    fn the_childs_status_is_its_code_or_128_plus_the_signal() {
-        // wait(2) statuses: the code in the second byte, a terminating signal in the first.
-        assert_eq!(child_exit_code(ExitStatus::from_raw(7 << 8)), 7);
-        assert_eq!(child_exit_code(ExitStatus::from_raw(255 << 8)), 255);
-        assert_eq!(child_exit_code(ExitStatus::from_raw(libc::SIGKILL)), 137);
-        assert_eq!(child_exit_code(ExitStatus::from_raw(libc::SIGTERM)), 143);
-    }
 }

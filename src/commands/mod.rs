@@ -29,8 +29,9 @@ pub enum Outcome {
     /// A code from our table: `Success`, or doctor's `CheckFailed`.
     Exit(ExitCode),
     /// `exec`'s command ended with this status (128 + the signal's number when a signal ended
-    /// it): passed on as it is, it is the command's to define, not ours.
-    Child(u8),
+    /// it on Unix; the 32-bit code on Windows): passed on as it is, it is the command's to
+    /// define, not ours.
+    Child(i32),
 }
 
 impl Outcome {

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{ExportFormat, ServeArgs};
 use crate::commands::Outcome;
-use crate::commands::exec::forward;
 use crate::config::{Config, parse_duration};
 use crate::context::Ctx;
 use crate::error::Error;
 use crate::flow;
 use crate::output::Out;
 use crate::serve::{self, Bound};
+use crate::sys::{self, process::Detached, process::forward};
 use crate::vars::{self, Var};
 
 /// A GitHub-hosted job's limit; long enough for any CI job, short enough to never linger.
@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, out: &mut Out, cfg: &Config, args: &ServeArgs) -> Result<O
     ];
 
     if args.detach {
-        if let Forked::Parent = detach(ctx, out, args, &vars, &bound)? {
+        if let Detached::Parent { .. } = detach(ctx, out, args, &vars, &bound)? {
             return Ok(Outcome::SUCCESS);
         }
     } else {
@@ -52,7 +52,8 @@ pub fn run(ctx: &Ctx, out: &mut Out, cfg: &Config, args: &ServeArgs) -> Result<O
             crate::sts::human_duration(lifetime.as_secs() as i64)
         ));
     }
-    forward::install_without_child()?;
+    forward::install_without_child()
+        .map_err(|e| Error::internal("could not install the signal handlers", e))?;
     serve::run(ctx, cfg, bound, creds, || wait(ctx, lifetime))?;
     Ok(Outcome::SUCCESS)
 }
@@ -95,70 +96,36 @@ fn hand_out(ctx: &Ctx, out: &mut Out, args: &ServeArgs, vars: &[Var]) -> Result<
     }
 }
 
-/// Which side of [`detach`]'s fork this is.
-enum Forked {
-    /// Hands out the variables, then ends at once with success: the child serves.
-    Parent,
-    /// Serves, in its own session.
-    Child,
-}
-
-/// Forks: the parent hands out the variables and returns, the child serves in its own session
-/// with stdio on /dev/null (the step's pipes must not stay open, or the CI waits on them).
+/// Starts serving in the background (see [`sys::process::detach`]): the foreground side hands
+/// out the variables and ends; the background side serves with no hold on the step's stdio (the
+/// step's pipes must not stay open, or the CI waits on them).
 fn detach(
     ctx: &Ctx,
     out: &mut Out,
     args: &ServeArgs,
     vars: &[Var],
     bound: &Bound,
-) -> Result<Forked, Error> {
-    // SAFETY: fork has no preconditions; the runtime used by `obtain` has been shut down, and the
-    // child only goes on to start its own threads.
-    match unsafe { libc::fork() } {
-        -1 => Err(Error::internal(
-            "could not start the endpoint in the background",
-            std::io::Error::last_os_error(),
-        )),
-        0 => {
-            // SAFETY: plain syscalls on our own process and descriptors.
-            unsafe {
-                libc::setsid();
-                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-                if null >= 0 {
-                    for fd in 0..=2 {
-                        libc::dup2(null, fd);
-                    }
-                    if null > 2 {
-                        libc::close(null);
-                    }
-                }
-            }
-            Ok(Forked::Child)
-        }
-        pid => {
-            hand_out(ctx, out, args, vars)?;
-            ctx.diag.plain(format!(
-                "aws-ci-creds: serving credentials on {} in the background (pid {pid}); stop it with `kill {pid}`",
-                bound.url()
-            ));
-            Ok(Forked::Parent)
-        }
+) -> Result<Detached, Error> {
+    let detached = sys::process::detach()
+        .map_err(|e| Error::internal("could not start the endpoint in the background", e))?;
+    if let Detached::Parent { pid } = detached {
+        hand_out(ctx, out, args, vars)?;
+        ctx.diag.plain(format!(
+            "aws-ci-creds: serving credentials on {} in the background (pid {pid}); stop it with `{}`",
+            bound.url(),
+            sys::process::stop_hint(pid)
+        ));
     }
+    Ok(detached)
 }
 
 /// Returns on SIGTERM or SIGINT, or when the lifetime is over.
 fn wait(ctx: &Ctx, lifetime: Duration) {
     let started = Instant::now();
     loop {
-        if let Some(sig) = forward::take() {
-            ctx.diag.info(format!(
-                "stopping the endpoint on {}",
-                if sig == libc::SIGTERM {
-                    "SIGTERM"
-                } else {
-                    "SIGINT"
-                }
-            ));
+        if let Some(stop) = forward::take() {
+            ctx.diag
+                .info(format!("stopping the endpoint on {}", stop.name()));
             return;
         }
         if started.elapsed() >= lifetime {

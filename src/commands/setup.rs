@@ -190,7 +190,7 @@ fn migrate(
     if let Some(c) = find("web_identity_token_file")
         && !token_given
     {
-        let home = ctx.env.get_os("HOME").map(PathBuf::from);
+        let home = ctx.env.get_os(crate::sys::env::HOME).map(PathBuf::from);
         creds.token_file = Some(profile_file::expand_home(
             PathBuf::from(profile_file::without_comment(&c.value)),
             home.as_deref(),
@@ -293,7 +293,7 @@ fn credential_process(ctx: &Ctx, creds: &CredentialArgs) -> Result<String, Error
         .paths
         .current_exe
         .as_ref()
-        .and_then(|p| std::fs::canonicalize(p).ok())
+        .and_then(|p| crate::sys::fs::canonicalize(p).ok())
         .ok_or_else(|| {
             Error::usage(
                 "the path of this aws-ci-creds binary cannot be found",
@@ -524,7 +524,7 @@ fn process_args(
 fn warn_about_credentials_file(ctx: &Ctx, profile: &str) {
     let path = match ctx.env.get_os("AWS_SHARED_CREDENTIALS_FILE") {
         Some(p) => PathBuf::from(p),
-        None => match ctx.env.get_os("HOME") {
+        None => match ctx.env.get_os(crate::sys::env::HOME) {
             Some(home) => Path::new(home).join(".aws").join("credentials"),
             None => return,
         },

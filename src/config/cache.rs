@@ -55,7 +55,7 @@ impl CacheConfig {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))] // a non-UTF-8 name is built from bytes
 mod tests {
     use super::*;
 

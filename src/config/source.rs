@@ -131,7 +131,7 @@ fn token_env(name: &str) -> Result<Setting<String>, Error> {
 }
 
 fn token_command(raw: &Setting<String>) -> Result<String, Error> {
-    if let Err(problem) = crate::shlex::split(&raw.value) {
+    if let Err(problem) = crate::sys::process::split_command_line(&raw.value) {
         return Err(Error::usage(
             format!("the command line from {} {problem}", raw.origin),
             COMMAND_FIX,
@@ -242,7 +242,7 @@ mod tests {
         assert_eq!(got.azure_service_connection.unwrap().value, "0f3c-11");
         let e = source(
             CredentialArgs::default(),
-            &[(vars::TOKEN_COMMAND, "print-token 'open")],
+            &[(vars::TOKEN_COMMAND, "print-token \"open")],
         )
         .unwrap_err();
         assert!(

@@ -355,7 +355,7 @@ fn fips_and_dual_stack_come_from_the_env_or_the_profile() {
             (vars::REGION, "us-east-2"),
             ("AWS_CONFIG_FILE", file),
             ("AWS_PROFILE", "ci"),
-            ("HOME", home),
+            (crate::sys::env::HOME, home),
         ],
     )
     .unwrap();

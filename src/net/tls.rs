@@ -246,9 +246,9 @@ mod tests {
         let ca = params.self_signed(&key).unwrap();
         let certs = tempfile::tempdir().unwrap();
         std::fs::write(certs.path().join("corp.pem"), ca.pem()).unwrap();
-        let list = format!("{}:{}", dir.path().display(), certs.path().display());
+        let list = std::env::join_paths([dir.path(), certs.path()]).unwrap();
         let roots =
-            Roots::default_for(&Env::from_pairs([("SSL_CERT_DIR", list.as_str())])).unwrap();
+            Roots::default_for(&Env::from_pairs([("SSL_CERT_DIR", list.as_os_str())])).unwrap();
         assert_eq!(roots.count, 1);
         assert!(matches!(roots.source, RootsSource::Dir { .. }));
     }

@@ -11,13 +11,16 @@
 //!   whitespace, then run through `sh -c`.
 //!
 //! So the line written here has no `#`, `;`, quote characters inside values, or line breaks, and
-//! never starts and ends with the same quote character.
+//! never starts and ends with the same quote character. On Windows (`sys::process`) the readers
+//! differ again (botocore's Windows split, `cmd.exe /C`), so nothing there may need quoting.
 
 use crate::error::Error;
 
 /// Characters that need no quoting under `sh` or `shlex`.
 fn plain(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c)
+    c.is_ascii_alphanumeric()
+        || "_@%+=:,./-".contains(c)
+        || crate::sys::process::LINE_PLAIN_EXTRA.contains(c)
 }
 
 /// One argument: plain words bare, anything else in single quotes (which it cannot contain).
@@ -37,10 +40,8 @@ fn unsafe_reason(arg: &str) -> Option<&'static str> {
         Some("`#` or `;`, where aws-sdk-go-v2 (Terraform) cuts the value as a comment")
     } else if arg.contains(['\'', '"']) {
         Some("a quote character, which aws-sdk-go-v2 unescapes or strips before the shell sees it")
-    } else if arg.contains('\\') {
-        Some("a backslash, which the SDKs' readers and shells undo differently")
     } else {
-        None
+        crate::sys::process::line_unsafe_reason(arg)
     }
 }
 
@@ -94,7 +95,10 @@ pub fn build(args: &[Arg<'_>]) -> Result<String, Error> {
 fn fix_for(what: &str) -> String {
     match what {
         "the binary's path" => {
-            "install aws-ci-creds to a plain path such as /usr/local/bin/aws-ci-creds and run setup from there".into()
+            format!(
+            "install aws-ci-creds to a plain path such as {} and run setup from there",
+            crate::sys::process::PLAIN_BINARY_PATH
+        )
         }
         "--policy" => "put the session policy in a file without such characters in its path and pass --policy-file".into(),
         "--token-file" => "move the token to a plain path, or leave --token-file out of setup and set AWS_CI_CREDS_TOKEN_FILE in the job's environment".into(),
@@ -221,6 +225,7 @@ fn sh_words(s: &str) -> Result<Vec<String>, String> {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     fn a<'a>(what: &'a str, value: &'a str) -> Arg<'a> {
         Arg { what, value }
     }
@@ -229,6 +234,7 @@ mod tests {
         Reader::ALL.iter().map(|r| r.argv(line)).collect()
     }
 
+    #[cfg(unix)] // the Unix readers' rules; Windows's are in sys::process
     #[test]
     fn plain_words_stay_bare_and_the_rest_is_single_quoted() {
         let line = build(&[
@@ -245,6 +251,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)] // the Unix readers' rules; Windows's are in sys::process
     #[test]
     fn a_line_never_starts_and_ends_with_a_quote() {
         // What setup wrote before: Go strips the outer pair and the shell sees one broken word.
@@ -279,6 +286,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)] // the Unix readers' rules; Windows's are in sys::process
     #[test]
     fn values_no_reader_agrees_on_are_refused_with_the_reason() {
         for (value, says) in [

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::command_line::Reader;
 use super::{Kind, ProfileFile, Section, SectionId};
 use crate::env::Env;
+use crate::sys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -439,16 +440,12 @@ fn show_argv(argv: &[String]) -> String {
 }
 
 fn binary_finding(at: &str, program: &str, env: &Env) -> Finding {
-    use std::os::unix::fs::PermissionsExt;
     let fix = "fix: install aws-ci-creds there, or run `aws-ci-creds setup` with the installed binary so the line names it".to_string();
-    let path = if program.contains('/') {
+    let path = if sys::env::is_path(program) {
         Some(PathBuf::from(program))
     } else {
-        env.get_os("PATH").and_then(|p| {
-            std::env::split_paths(p)
-                .map(|d| d.join(program))
-                .find(|c| c.is_file())
-        })
+        env.get_os("PATH")
+            .and_then(|p| sys::env::find_file_in_path(p, env.get_os("PATHEXT"), program))
     };
     let Some(path) = path else {
         return finding(
@@ -468,10 +465,10 @@ fn binary_finding(at: &str, program: &str, env: &Env) -> Finding {
             format!("{at}: {} is not a file", path.display()),
             vec![fix],
         ),
-        Ok(m) if m.permissions().mode() & 0o111 == 0 => finding(
+        Ok(m) if !sys::env::is_executable(&m) => finding(
             Level::Fail,
             format!("{at}: {} is not executable", path.display()),
-            vec![format!("fix: chmod +x {}", path.display())],
+            vec![format!("fix: {}", sys::env::make_executable_hint(&path))],
         ),
         Ok(_) => finding(
             Level::Pass,

@@ -334,7 +334,7 @@ pub fn valid_profile_name(name: &str) -> bool {
 /// `AWS_CONFIG_FILE` (`~` expanded, as the SDKs do), else `~/.aws/config`.
 pub fn config_path(env: &Env) -> Result<PathBuf, Error> {
     let home = env
-        .get_os("HOME")
+        .get_os(crate::sys::env::HOME)
         .or_else(|| env.get_os("USERPROFILE"))
         .map(PathBuf::from);
     if let Some(file) = env.get_os("AWS_CONFIG_FILE") {

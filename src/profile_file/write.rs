@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Message};
+use crate::sys;
 
 /// Where writing `path` really goes: the symlink's target, followed to the end.
 pub fn target(path: &Path) -> Result<PathBuf, Error> {
@@ -30,23 +31,16 @@ fn failed(what: String, e: std::io::Error) -> Error {
 }
 
 pub fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let target = target(path)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
     if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
+        sys::fs::create_private_dir_all(&dir)
             .map_err(|e| failed(format!("could not create {}", dir.display()), e))?;
     }
     let old = std::fs::metadata(&target).ok();
-    let mode = old
-        .as_ref()
-        .map_or(0o600, |m| m.permissions().mode() & 0o7777);
     let mut tmp = tempfile::Builder::new()
         .prefix(".aws-ci-creds-setup.")
         .tempfile_in(&dir)
@@ -57,22 +51,16 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
             )
         })?;
     tmp.write_all(text.as_bytes())
-        .and_then(|_| {
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(mode))
-        })
+        .and_then(|_| sys::fs::set_mode_like(tmp.as_file(), old.as_ref()))
         .map_err(|e| failed(format!("could not write {}", tmp.path().display()), e))?;
     if let Some(m) = &old {
         // Root editing a user's file must leave it that user's. Changing the owner needs
         // privilege; without it the file can only be ours, so say so instead of failing.
-        if let Err(e) = std::os::unix::fs::fchown(tmp.as_file(), Some(m.uid()), Some(m.gid()))
-            && (m.uid() != crate::uid::euid())
-        {
+        if let Err((owner, e)) = sys::fs::set_owner_like(tmp.as_file(), m) {
             return Err(failed(
                 format!(
-                    "{} belongs to uid {} and could not be given back to it",
+                    "{} belongs to {owner} and could not be given back to it",
                     target.display(),
-                    m.uid()
                 ),
                 e,
             ));
@@ -81,16 +69,12 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| failed(format!("could not write {}", tmp.path().display()), e))?;
-    tmp.persist(&target)
-        .map_err(|e| failed(format!("could not replace {}", target.display()), e.error))?;
-    // The rename is durable once the directory is.
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    // Durable once the directory is synced too, which `replace` does where the platform needs it.
+    sys::fs::replace(tmp, &target)
+        .map_err(|e| failed(format!("could not replace {}", target.display()), e))
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))] // symlinks and modes are Unix's
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

@@ -2,7 +2,7 @@
 //! oidc get`, or anything given with `--token-command`.
 //!
 //! No shell is involved. A command line is split into arguments the way the AWS CLI and botocore
-//! split a `credential_process` line (Python's `shlex.split`, POSIX rules), so a line that works
+//! split a `credential_process` line (Python's `shlex.split`, POSIX rules; on Windows botocore's Windows rules), so a line that works
 //! there works here. The child gets this run's environment, no stdin, a time limit (it is killed
 //! when the limit passes), and at most [`MAX_STDOUT`] bytes of stdout are read. Its stderr is never
 //! copied to ours: it is shown with `-v`, and quoted in an error, only after lines that look like a
@@ -26,7 +26,7 @@ const MAX_STDERR: u64 = 16 * 1024;
 /// Lines of stderr quoted in an error.
 const STDERR_LINES: usize = 8;
 
-pub use crate::shlex::split;
+pub use crate::sys::process::split_command_line as split;
 
 /// What a finished command left.
 #[derive(Debug)]
@@ -53,7 +53,11 @@ pub enum Failure {
 /// Runs `argv` with this environment, no stdin and a time limit.
 pub async fn run(argv: &[String], env: &Env, limit: Duration) -> Result<Output, Failure> {
     let (program, args) = argv.split_first().ok_or(Failure::NotFound)?;
-    let mut command = tokio::process::Command::new(program);
+    let mut command = tokio::process::Command::new(crate::sys::env::program_path(
+        program,
+        env.get_os("PATH"),
+        env.get_os("PATHEXT"),
+    ));
     command
         .args(args)
         .env_clear()
@@ -248,7 +252,8 @@ fn shown_program(program: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shlex::SplitError;
+    // The POSIX rule itself, on every platform (Windows's is tested in `shlex`).
+    use crate::shlex::{SplitError, split};
 
     fn ok(line: &str) -> Vec<String> {
         split(line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
@@ -332,6 +337,7 @@ mod tests {
         assert_eq!(lines.last().unwrap(), "line 19");
     }
 
+    #[cfg(unix)]
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -339,14 +345,17 @@ mod tests {
             .unwrap()
     }
 
+    #[cfg(unix)]
     fn sh(script: &str) -> Vec<String> {
         vec!["/bin/sh".into(), "-c".into(), script.into()]
     }
 
+    #[cfg(unix)]
     fn path_env() -> Env {
         Env::from_pairs([("PATH", "/usr/bin:/bin"), ("ONLY_THIS", "yes")])
     }
 
+    #[cfg(unix)] // runs `sh`
     #[test]
     fn runs_with_the_snapshot_environment_and_no_stdin() {
         let out = rt()
@@ -360,6 +369,7 @@ mod tests {
         assert_eq!(out.stderr.trim(), "err");
     }
 
+    #[cfg(unix)] // runs `sh`
     #[test]
     fn failures_are_told_apart() {
         let rt = rt();
@@ -382,6 +392,7 @@ mod tests {
         ));
     }
 
+    #[cfg(unix)] // runs `sh`
     #[test]
     fn a_command_past_its_limit_is_stopped() {
         let got = rt().block_on(run(

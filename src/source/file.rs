@@ -60,7 +60,7 @@ impl FileSource {
             ));
         }
         let mut text = String::new();
-        open_without_blocking(&self.path, &meta)
+        crate::sys::fs::open_without_blocking(&self.path, &meta)
             .and_then(|f| f.take(MAX_FILE_BYTES).read_to_string(&mut text))
             .map_err(|e| {
                 fail(
@@ -75,42 +75,6 @@ impl FileSource {
             )
         })
     }
-}
-
-/// Opens the token file for reading. A FIFO with no writer would block `open(2)` forever (and
-/// this happens before the run's deadline applies), so anything but a regular file is opened
-/// non-blocking and then read normally: a pipe that has a writer (`--token-file <(cmd)`) gives
-/// the writer's output, one that has none reads as empty.
-#[cfg(unix)]
-fn open_without_blocking(
-    path: &std::path::Path,
-    meta: &std::fs::Metadata,
-) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if meta.is_file() {
-        return std::fs::File::open(path);
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor this function owns; F_GETFL/F_SETFL take and return ints.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags >= 0 {
-        // SAFETY: as above.
-        unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) };
-    }
-    Ok(file)
-}
-
-#[cfg(not(unix))]
-fn open_without_blocking(
-    path: &std::path::Path,
-    _meta: &std::fs::Metadata,
-) -> std::io::Result<std::fs::File> {
-    std::fs::File::open(path)
 }
 
 impl TokenSource for FileSource {

@@ -495,6 +495,7 @@ fn export_shows_secrets_on_stdout_only_in_every_format_and_failure() {
     check(&env, &canaries, &["export", "--role-arn", ROLE], 4);
 }
 
+#[cfg(unix)] // stops the endpoint with SIGTERM
 #[test]
 fn serve_and_exec_serve_never_log_the_endpoint_token_or_the_credentials() {
     use crate::serve::{Served, get, request, short_lived_env};

@@ -3,7 +3,7 @@
 //! machine's own CI or AWS set-up, and a strict STS emulator with one role.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use serde_json::{Value, json};
@@ -270,8 +270,9 @@ pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+#[cfg(unix)]
 #[allow(dead_code)]
-pub fn mode(path: &Path) -> u32 {
+pub fn mode(path: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }

@@ -1,9 +1,11 @@
 //! Behaviour of the cache as a whole, on real temp directories: one file per concern, the
 //! fixtures they share here.
 
-use std::fs::{self, OpenOptions, Permissions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs;
+#[cfg(unix)]
+use std::fs::Permissions;
+#[cfg(unix)]
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -12,7 +14,9 @@ use super::*;
 use crate::secret::Secret;
 
 mod concurrency;
+#[cfg(unix)] // modes, owners and symlinks
 mod damaged;
+#[cfg(unix)] // modes, owners and symlinks
 mod directory;
 mod list;
 mod lock;
@@ -26,8 +30,9 @@ fn margin() -> Duration {
     Duration::minutes(15)
 }
 
+#[cfg(unix)]
 fn is_root() -> bool {
-    safety::euid() == 0
+    crate::sys::user::euid() == 0
 }
 
 fn key(job: &str) -> CacheKey {
@@ -82,20 +87,25 @@ fn entry_path(cache: &Cache, key: &CacheKey) -> PathBuf {
     cache.dir().join(format!("{}.json", key.as_str()))
 }
 
+#[cfg(unix)]
 fn mode_of(path: &Path) -> u32 {
     fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// Writes `bytes` at `path` as a 0600 file, like a real entry apart from its contents.
+/// Writes `bytes` at `path` as a private file (0600 on Unix), like a real entry apart from its
+/// contents.
 fn write_0600(path: &Path, bytes: &[u8]) {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .unwrap();
+    use std::io::Write as _;
+    let mut f = crate::sys::fs::private(
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+    )
+    .open(path)
+    .unwrap();
     f.write_all(bytes).unwrap();
+    #[cfg(unix)]
     fs::set_permissions(path, Permissions::from_mode(0o600)).unwrap();
 }
 
