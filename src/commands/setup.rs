@@ -270,18 +270,28 @@ pub(crate) fn overlay(own: CredentialArgs, given: &CredentialArgs) -> Credential
         sts_endpoint: g.sts_endpoint.or(own.sts_endpoint),
         policy,
         policy_file,
-        policy_arns: if g.policy_arns.is_empty() {
-            own.policy_arns
-        } else {
-            g.policy_arns
-        },
+        policy_arns: given_or(g.policy_arns, own.policy_arns),
         timeout: g.timeout.or(own.timeout),
+        chain: given_or(g.chain, own.chain),
+        external_id: g.external_id.or(own.external_id),
+        chain_duration: g.chain_duration.or(own.chain_duration),
+        tags: given_or(g.tags, own.tags),
+        transitive_tag_keys: given_or(g.transitive_tag_keys, own.transitive_tag_keys),
+        source_identity: g.source_identity.or(own.source_identity),
+        ci_tags: g.ci_tags || own.ci_tags,
+        allowed_account_ids: given_or(g.allowed_account_ids, own.allowed_account_ids),
+        forbidden_account_ids: given_or(g.forbidden_account_ids, own.forbidden_account_ids),
         cache: crate::cli::CacheOptions {
             cache_dir: g.cache.cache_dir.or(own.cache.cache_dir),
             no_cache: g.cache.no_cache || own.cache.no_cache,
             refresh_margin: g.cache.refresh_margin.or(own.cache.refresh_margin),
         },
     }
+}
+
+/// A repeatable option given again replaces the line's list as a whole, as a single value would.
+fn given_or<T>(given: Vec<T>, own: Vec<T>) -> Vec<T> {
+    if given.is_empty() { own } else { given }
 }
 
 /// The `credential_process` value for these options, after checking them.
