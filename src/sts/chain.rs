@@ -3,6 +3,7 @@
 //! role, what its trust policy must allow, and the fix for `AccessDenied`,
 //! `RegionDisabledException`, `PackedPolicyTooLarge` and an expired previous session.
 
+use super::retry::describe_failure;
 use super::{Backoff, ChainedRequest, Exchange, StsFailure, human_duration};
 use crate::credentials::Credentials;
 use crate::diag::Diag;
@@ -51,7 +52,7 @@ pub async fn assume_chained(
                     "STS attempt {} for hop {} failed: {}",
                     attempt + 1,
                     request.hop,
-                    describe(&failure)
+                    describe_failure(&failure)
                 ));
                 last = Some(failure);
                 let delay = at.backoff.delay(attempt);
@@ -68,23 +69,12 @@ pub async fn assume_chained(
     Err(gave_up(at, request, last))
 }
 
-fn describe(f: &StsFailure) -> String {
-    match f {
-        StsFailure::Service {
-            code,
-            message,
-            status,
-        } => format!("{code} (HTTP {status}): {message}"),
-        StsFailure::Transport { what, .. } => what.clone(),
-    }
-}
-
 fn gave_up(at: &ChainAttempt<'_>, request: &ChainedRequest, last: Option<StsFailure>) -> Error {
     let budget = at.deadline.saturating_duration_since(at.started).as_secs();
     let throttled = matches!(&last, Some(StsFailure::Service { code, .. }) if code.contains("Throttl") || code == "RequestLimitExceeded");
     let (text, cause) = match last {
         Some(StsFailure::Transport { what, cause }) => (what, cause),
-        Some(f) => (describe(&f), None),
+        Some(f) => (describe_failure(&f), None),
         None => ("no answer within the deadline".to_string(), None),
     };
     let fix = if throttled {

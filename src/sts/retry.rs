@@ -210,7 +210,8 @@ pub(super) fn expires_within(claims: &Claims, now: DateTime<Utc>, seconds: i64) 
         .is_some_and(|exp| exp.saturating_sub(now.timestamp()) <= seconds)
 }
 
-fn describe_failure(f: &StsFailure) -> String {
+/// One line for a failure, as the give-up messages of every hop quote it.
+pub(super) fn describe_failure(f: &StsFailure) -> String {
     match f {
         StsFailure::Service {
             code,
