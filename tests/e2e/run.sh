@@ -136,6 +136,31 @@ free_port() {
     python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
 }
 
+# burst NAME COUNT CLIENT PROFILE ARN: COUNT clients started at once (as `terraform plan`
+# starts the provider and the backend, each running credential_process on its own); one check
+# that every one of them came out as ARN.
+burst() {
+    local name=$1 count=$2 client=$3 profile=$4 want=$5 i rc bad=0 pids=()
+    for i in $(seq 1 "$count"); do
+        "client_$client" "$profile" >"$WORK/logs/$profile-$i.out" 2>"$WORK/logs/$profile-$i.err" &
+        pids+=($!)
+    done
+    for i in $(seq 1 "$count"); do
+        rc=0
+        wait "${pids[$((i - 1))]}" || rc=$?
+        if [ "$rc" != 0 ] || [ "$(arn_in "$WORK/logs/$profile-$i.out")" != "$want" ]; then
+            bad=$((bad + 1))
+            echo "    # client $i: exit $rc"
+            show "$WORK/logs/$profile-$i.out" "$WORK/logs/$profile-$i.err"
+        fi
+    done
+    if [ "$bad" = 0 ]; then
+        ok "$name"
+    else
+        not_ok "$name" "$bad of $count failed"
+    fi
+}
+
 # Quote one credential_process argument for both botocore's shlex.split and sh -c.
 cp_quote() {
     case $1 in
@@ -680,27 +705,9 @@ if [ "$emu_up" = 1 ]; then
         add_profile emu-burst "$BIN" --role-arn "$EMU_ROLE_ARN" --token-file "$TRUSTED_TOKEN" \
             --sts-endpoint "$TRUSTED_STS" --session-name "$s" --cache-dir "$WORK/emu-trusted/cache-burst"
         before=$(emu_calls "$TRUSTED_ISSUER")
-        pids=()
-        for i in $(seq 1 16); do
-            client_go emu-burst >"$WORK/logs/burst-$i.out" 2>"$WORK/logs/burst-$i.err" &
-            pids+=($!)
-        done
-        bad=0
-        for i in $(seq 1 16); do
-            rc=0
-            wait "${pids[$((i - 1))]}" || rc=$?
-            if [ "$rc" != 0 ] || [ "$(arn_in "$WORK/logs/burst-$i.out")" != "arn:aws:sts::$EMU_ACCOUNT:assumed-role/$EMU_ROLE/$s" ]; then
-                bad=$((bad + 1))
-                echo "    # client $i: exit $rc"
-                show "$WORK/logs/burst-$i.out" "$WORK/logs/burst-$i.err"
-            fi
-        done
+        burst "cache: burst of 16 Go clients all got the role" 16 go emu-burst \
+            "arn:aws:sts::$EMU_ACCOUNT:assumed-role/$EMU_ROLE/$s"
         after=$(emu_calls "$TRUSTED_ISSUER")
-        if [ "$bad" = 0 ]; then
-            ok "cache: burst of 16 Go clients all got the role"
-        else
-            not_ok "cache: burst of 16 Go clients all got the role" "$bad of 16 failed"
-        fi
         if [ "$((after - before))" = 1 ]; then
             ok "cache: burst of 16 Go clients on a cold cache -> 1 AssumeRoleWithWebIdentity"
         else
@@ -715,27 +722,9 @@ if [ "$emu_up" = 1 ]; then
             --cache-dir "$WORK/emu-trusted/cache-chain-burst"
         before=$(emu_calls "$TRUSTED_ISSUER")
         before_role=$(emu_calls "$TRUSTED_ISSUER" AssumeRole)
-        pids=()
-        for i in $(seq 1 64); do
-            client_gobase chain-burst >"$WORK/logs/chain-burst-$i.out" 2>"$WORK/logs/chain-burst-$i.err" &
-            pids+=($!)
-        done
-        bad=0
-        for i in $(seq 1 64); do
-            rc=0
-            wait "${pids[$((i - 1))]}" || rc=$?
-            if [ "$rc" != 0 ] || [ "$(arn_in "$WORK/logs/chain-burst-$i.out")" != "arn:aws:sts::$CHAIN_ACCOUNT:assumed-role/$CHAIN_ROLE/$s-h1" ]; then
-                bad=$((bad + 1))
-                echo "    # client $i: exit $rc"
-                show "$WORK/logs/chain-burst-$i.out" "$WORK/logs/chain-burst-$i.err"
-            fi
-        done
+        burst "chained: 64 Terraform-shaped Go clients at once all got the target role" 64 gobase chain-burst \
+            "arn:aws:sts::$CHAIN_ACCOUNT:assumed-role/$CHAIN_ROLE/$s-h1"
         calls="$(($(emu_calls "$TRUSTED_ISSUER") - before)) AssumeRoleWithWebIdentity, $(($(emu_calls "$TRUSTED_ISSUER" AssumeRole) - before_role)) AssumeRole"
-        if [ "$bad" = 0 ]; then
-            ok "chained: 64 Terraform-shaped Go clients at once all got the target role"
-        else
-            not_ok "chained: 64 Terraform-shaped Go clients at once all got the target role" "$bad of 64 failed"
-        fi
         if [ "$calls" = "1 AssumeRoleWithWebIdentity, 1 AssumeRole" ]; then
             ok "chained: 64 clients on a cold cache -> 1 AssumeRoleWithWebIdentity and 1 AssumeRole"
         else
